@@ -160,7 +160,8 @@ kafka_wait() {
   local i
   for i in $(seq 1 "$HEALTH_TIMEOUT"); do
     pid_alive "$KAFKA_PID" || fail "Kafka exited during start-up" "$LOGS/kafka.log"
-    if port_open "$KAFKA_PORT" && tail -n "+${KAFKA_LOG_FROM:-1}" "$LOGS/kafka.log" | grep -q 'Kafka Server started'; then return; fi
+    # grep -c reads to the end: with pipefail, grep -q would make tail die of SIGPIPE.
+    if port_open "$KAFKA_PORT" && [ "$(tail -n "+${KAFKA_LOG_FROM:-1}" "$LOGS/kafka.log" | grep -c 'Kafka Server started')" -gt 0 ]; then return; fi
     sleep 1
   done
   fail "Kafka did not become healthy within ${HEALTH_TIMEOUT}s" "$LOGS/kafka.log"

@@ -1,0 +1,185 @@
+// The event contract in Avro. Key = the document id (Avro string); value = a ChangeEvent record
+// derived from the collection declaration. A delete carries its version like an upsert; the
+// tombstone that may follow it is a Kafka record with a null value and is not an Avro value.
+import avro from 'avsc';
+import { SynclineError } from '@syncline/core';
+import type { Collection, FieldDeclaration } from './declaration.ts';
+
+export type Operation = 'UPSERT' | 'DELETE';
+export type Document = Record<string, unknown>;
+
+export interface ChangeEvent {
+  collection: string;
+  id: string;
+  op: Operation;
+  /** From the one PostgreSQL sequence: the Elasticsearch external version and the HTTP ETag. */
+  version: number;
+  /** Commit time of the writing transaction, epoch milliseconds. */
+  committedAt: number;
+  /** The whole document after the change (field values as the HTTP API shows them); null for deletes. */
+  document: Document | null;
+}
+
+export type AvroSchema = Record<string, unknown>;
+
+export const KEY_SCHEMA = 'string';
+export const SCHEMA_HEADER = 'syncline-schema';
+export const EVENT_ID_HEADER = 'syncline-event-id';
+
+const scalarAvro: Record<string, unknown> = {
+  string: 'string',
+  long: 'long',
+  double: 'double',
+  boolean: 'boolean',
+  timestamp: { type: 'long', logicalType: 'timestamp-millis' },
+};
+
+function fieldAvroType(field: FieldDeclaration): unknown {
+  const base = field.type === 'array' ? { type: 'array', items: scalarAvro[field.items!] } : scalarAvro[field.type];
+  return field.required ? base : ['null', base];
+}
+
+export function valueSchema(collection: Collection): AvroSchema {
+  return {
+    type: 'record',
+    name: 'ChangeEvent',
+    namespace: `syncline.${collection.name}`,
+    doc: `A committed change of one document of the '${collection.name}' collection.`,
+    fields: [
+      { name: 'collection', type: 'string' },
+      { name: 'id', type: 'string' },
+      { name: 'op', type: { type: 'enum', name: 'Operation', symbols: ['UPSERT', 'DELETE'] } },
+      { name: 'version', type: 'long' },
+      { name: 'committedAt', type: { type: 'long', logicalType: 'timestamp-millis' } },
+      {
+        name: 'document',
+        type: [
+          'null',
+          {
+            type: 'record',
+            name: 'Document',
+            fields: Object.entries(collection.fields).map(([name, field]) =>
+              field.required
+                ? { name, type: fieldAvroType(field) }
+                : { name, type: fieldAvroType(field), default: null },
+            ),
+          },
+        ],
+        default: null,
+      },
+    ],
+  };
+}
+
+function parseType(schema: unknown): avro.Type {
+  return avro.Type.forSchema(schema as avro.Schema);
+}
+
+/** Throws SYNC_SCHEMA_INCOMPATIBLE unless a reader of `reader` can read data written with `writer`. */
+export function assertCanRead(reader: AvroSchema, writer: AvroSchema): void {
+  try {
+    parseType(reader).createResolver(parseType(writer));
+  } catch (cause) {
+    throw new SynclineError('SYNC_SCHEMA_INCOMPATIBLE', `schemas are incompatible: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
+
+/** The evolution rule: a new reader reads old events, and an old reader reads new events. */
+export function assertFullyCompatible(previous: AvroSchema, next: AvroSchema): void {
+  assertCanRead(next, previous);
+  assertCanRead(previous, next);
+}
+
+export function fingerprint(schema: AvroSchema | string): string {
+  return parseType(schema).fingerprint('sha256').toString('hex');
+}
+
+/** Encodes and decodes one collection's keys and events; reads events written with older schemas it was given. */
+export class EventCodec {
+  readonly collection: Collection;
+  readonly schema: AvroSchema;
+  readonly fingerprint: string;
+  private readonly keyType = parseType(KEY_SCHEMA);
+  private readonly valueType: avro.Type;
+  private readonly timestampFields: string[];
+  private readonly resolvers = new Map<string, { type: avro.Type; resolver: avro.Resolver }>();
+
+  constructor(collection: Collection, olderSchemas: AvroSchema[] = []) {
+    this.collection = collection;
+    this.schema = valueSchema(collection);
+    this.valueType = parseType(this.schema);
+    this.fingerprint = this.valueType.fingerprint('sha256').toString('hex');
+    this.timestampFields = Object.entries(collection.fields)
+      .filter(([, f]) => f.type === 'timestamp')
+      .map(([name]) => name);
+    for (const older of olderSchemas) {
+      const type = parseType(older);
+      this.resolvers.set(type.fingerprint('sha256').toString('hex'), {
+        type,
+        resolver: this.valueType.createResolver(type),
+      });
+    }
+  }
+
+  encodeKey(id: string): Buffer {
+    return this.keyType.toBuffer(id);
+  }
+
+  decodeKey(buf: Buffer): string {
+    return this.keyType.fromBuffer(buf) as string;
+  }
+
+  encode(event: ChangeEvent): Buffer {
+    const document = event.document === null ? null : this.toAvroDocument(event.document);
+    return this.valueType.toBuffer({ ...event, committedAt: event.committedAt, document });
+  }
+
+  /** `writerFingerprint` comes from the record's schema header; absent means the current schema. */
+  decode(buf: Buffer, writerFingerprint?: string): ChangeEvent {
+    try {
+      let raw: ChangeEvent;
+      if (!writerFingerprint || writerFingerprint === this.fingerprint) {
+        raw = this.valueType.fromBuffer(buf) as ChangeEvent;
+      } else {
+        const older = this.resolvers.get(writerFingerprint);
+        if (!older) throw new Error(`unknown writer schema ${writerFingerprint}`);
+        raw = this.valueType.fromBuffer(buf, older.resolver) as ChangeEvent;
+      }
+      return {
+        collection: raw.collection,
+        id: raw.id,
+        op: raw.op,
+        version: raw.version,
+        committedAt: Number(raw.committedAt),
+        document: raw.document === null ? null : this.fromAvroDocument(raw.document),
+      };
+    } catch (cause) {
+      throw new SynclineError('SYNC_EVENT_UNDECODABLE', `cannot decode event: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  private toAvroDocument(doc: Document): Document {
+    const out: Document = {};
+    for (const name of Object.keys(this.collection.fields)) {
+      const value = doc[name];
+      out[name] = value === undefined ? null : value;
+    }
+    for (const name of this.timestampFields) {
+      const v = out[name];
+      if (typeof v === 'string') out[name] = Date.parse(v);
+      else if (v instanceof Date) out[name] = v.getTime();
+    }
+    return out;
+  }
+
+  private fromAvroDocument(doc: Document): Document {
+    const out: Document = { ...doc };
+    for (const name of this.timestampFields) {
+      const v = out[name];
+      if (typeof v === 'number') out[name] = new Date(v).toISOString();
+    }
+    return out;
+  }
+}

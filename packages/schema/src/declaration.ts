@@ -1,0 +1,131 @@
+// Collections are declared once (a JSON file); SQL, Avro schemas and index mappings all derive
+// from the declaration. Table and column names come only from here, never from a request, and
+// are restricted to plain identifiers so they can be quoted into SQL safely.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { SynclineError } from '@syncline/core';
+
+const identifier = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a lower-case identifier: a letter, then letters, digits or _');
+
+const scalarTypes = ['string', 'long', 'double', 'boolean', 'timestamp'] as const;
+
+const fieldSchema = z
+  .object({
+    type: z.enum([...scalarTypes, 'array']),
+    items: z.enum(['string', 'long', 'double', 'boolean']).optional(),
+    required: z.boolean().default(false),
+    maxLength: z.number().int().positive().optional(),
+    minimum: z.number().optional(),
+    maximum: z.number().optional(),
+    maxItems: z.number().int().positive().optional(),
+    /** Strings only: how Elasticsearch indexes them. */
+    search: z.enum(['text', 'keyword', 'text_keyword']).optional(),
+  })
+  .strict()
+  .superRefine((field, ctx) => {
+    if (field.type === 'array' && !field.items) ctx.addIssue({ code: 'custom', message: 'an array field needs items' });
+    if (field.type !== 'array' && field.items) ctx.addIssue({ code: 'custom', message: 'items is only for arrays' });
+    const stringish = field.type === 'string' || field.items === 'string';
+    if (field.search && !stringish) ctx.addIssue({ code: 'custom', message: 'search is only for string fields' });
+    if (field.maxLength !== undefined && !stringish) {
+      ctx.addIssue({ code: 'custom', message: 'maxLength is only for string fields' });
+    }
+  });
+
+const collectionSchema = z
+  .object({
+    name: identifier,
+    table: identifier,
+    primaryKey: identifier.default('id'),
+    idPattern: z
+      .string()
+      .default('^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$')
+      .refine((p) => {
+        try {
+          new RegExp(p);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be a valid regular expression'),
+    topic: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be a valid Kafka topic name'),
+    partitions: z.number().int().min(1).max(1000).default(6),
+    index: z
+      .object({
+        alias: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,200}$/, 'must be a valid Elasticsearch index name'),
+        shards: z.number().int().min(1).default(1),
+        replicas: z.number().int().min(0).default(0),
+        refreshInterval: z.string().default('1s'),
+      })
+      .strict(),
+    fields: z.record(identifier, fieldSchema).refine((f) => Object.keys(f).length > 0, 'declare at least one field'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    for (const reserved of [c.primaryKey, 'syncline_version']) {
+      if (reserved in c.fields) {
+        ctx.addIssue({ code: 'custom', path: ['fields', reserved], message: `${reserved} is reserved` });
+      }
+    }
+  });
+
+const declarationSchema = z
+  .object({ collections: z.array(collectionSchema).min(1) })
+  .strict()
+  .superRefine((d, ctx) => {
+    const seen = new Map<string, string>();
+    d.collections.forEach((c, i) => {
+      for (const [kind, value] of [
+        ['name', c.name],
+        ['table', c.table],
+        ['topic', c.topic],
+        ['alias', c.index.alias],
+      ] as const) {
+        const key = `${kind}:${value}`;
+        if (seen.has(key))
+          ctx.addIssue({ code: 'custom', path: ['collections', i, kind], message: `duplicate ${kind}` });
+        seen.set(key, c.name);
+      }
+    });
+  });
+
+export type FieldDeclaration = z.infer<typeof fieldSchema>;
+export type Collection = z.infer<typeof collectionSchema>;
+export type Declaration = z.infer<typeof declarationSchema>;
+
+export function parseDeclaration(input: unknown, source = 'declaration'): Declaration {
+  const parsed = declarationSchema.safeParse(input);
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    const lines = details.map((d) => `  ${d.path || '(root)'}: ${d.message}`).join('\n');
+    throw new SynclineError('SYNC_DECLARATION_INVALID', `${source} is invalid:\n${lines}`, { details });
+  }
+  return parsed.data;
+}
+
+export function loadDeclaration(path: string): Declaration {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new SynclineError('SYNC_DECLARATION_INVALID', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+  return parseDeclaration(raw, path);
+}
+
+/** A declaration with topics and aliases renamed under a prefix: how tests isolate themselves. */
+export function withNamespace(declaration: Declaration, ns: { topicPrefix: string; indexPrefix: string }): Declaration {
+  return {
+    collections: declaration.collections.map((c) => ({
+      ...c,
+      topic: `${ns.topicPrefix}${c.topic}`,
+      index: { ...c.index, alias: `${ns.indexPrefix}${c.index.alias}` },
+    })),
+  };
+}
+
+export function findCollection(declaration: Declaration, name: string): Collection | undefined {
+  return declaration.collections.find((c) => c.name === name);
+}

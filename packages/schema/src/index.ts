@@ -1,0 +1,24 @@
+export {
+  assertCanRead,
+  assertFullyCompatible,
+  type AvroSchema,
+  type ChangeEvent,
+  type Document,
+  EVENT_ID_HEADER,
+  EventCodec,
+  fingerprint,
+  KEY_SCHEMA,
+  type Operation,
+  SCHEMA_HEADER,
+  valueSchema,
+} from './avro.ts';
+export { AVRO_DIR, avscFiles, historicSchemas, writeAvscFiles } from './avsc-files.ts';
+export {
+  type Collection,
+  type Declaration,
+  type FieldDeclaration,
+  findCollection,
+  loadDeclaration,
+  parseDeclaration,
+  withNamespace,
+} from './declaration.ts';

@@ -1,0 +1,3 @@
+export { eventually } from './eventually.ts';
+export { createNamespace, type Namespace } from './namespace.ts';
+export { type Services, type StartedServices, startServices } from './services.ts';

@@ -1,0 +1,71 @@
+// A test suite's own corner of the shared services: a PostgreSQL schema, a Kafka topic and group
+// prefix, an Elasticsearch index prefix. Suites running in parallel never see each other's data,
+// and cleanup() removes everything the suite created.
+import { randomBytes } from 'node:crypto';
+import { Client as EsClient } from '@elastic/elasticsearch';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import type { Services } from './services.ts';
+
+export interface Namespace {
+  /** e.g. t_1a2b3c4d; PostgreSQL schema name and the root of every other name. */
+  name: string;
+  /** A connection string whose search_path is the suite's schema. */
+  pgUrl: string;
+  pool: pg.Pool;
+  kafka: Kafka;
+  es: EsClient;
+  topicPrefix: string;
+  groupPrefix: string;
+  indexPrefix: string;
+  services: Services;
+  cleanup(): Promise<void>;
+}
+
+export async function createNamespace(services: Services, label = 'test'): Promise<Namespace> {
+  const name = `t_${label.replace(/[^a-z0-9]/g, '').slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: services.pgUrl });
+  await admin.connect();
+  await admin.query(`create schema ${name}`);
+  await admin.end();
+  const url = new URL(services.pgUrl);
+  url.searchParams.set('options', `-c search_path=${name},public`);
+  const pgUrl = url.toString();
+  const pool = new pg.Pool({ connectionString: pgUrl, max: 8 });
+  const kafka = new Kafka({ clientId: name, brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const es = new EsClient({ node: services.esUrl });
+  const topicPrefix = `${name}.`;
+  const indexPrefix = `${name.replace(/_/g, '-')}-`;
+  const groupPrefix = `${name}.`;
+  return {
+    name,
+    pgUrl,
+    pool,
+    kafka,
+    es,
+    topicPrefix,
+    groupPrefix,
+    indexPrefix,
+    services,
+    async cleanup() {
+      await pool.end().catch(() => {});
+      const a = kafka.admin();
+      await a.connect();
+      try {
+        const groups = (await a.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupPrefix));
+        if (groups.length) await a.deleteGroups(groups).catch(() => {});
+        const topics = (await a.listTopics()).filter((t) => t.startsWith(topicPrefix));
+        if (topics.length) await a.deleteTopics({ topics, timeout: 30_000 });
+      } finally {
+        await a.disconnect();
+      }
+      await es.indices.delete({ index: `${indexPrefix}*`, expand_wildcards: 'all' }).catch(() => {});
+      await es.indices.deleteIndexTemplate({ name: `${indexPrefix}*` }).catch(() => {});
+      await es.close();
+      const c = new pg.Client({ connectionString: services.pgUrl });
+      await c.connect();
+      await c.query(`drop schema if exists ${name} cascade`);
+      await c.end();
+    },
+  };
+}
