@@ -7,7 +7,7 @@ const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'u
 describe('error catalog', () => {
   it('documents every code with its status, and documents nothing else', () => {
     const documented = new Map(
-      [...doc.matchAll(/^\| `(SYNC_[A-Z_]+)` \| (\d{3}) \| (yes|no) \|/gm)].map((m) => [m[1], m]),
+      [...doc.matchAll(/^\|\s*`(SYNC_[A-Z_]+)`\s*\|\s*(\d{3})\s*\|\s*(yes|no)\s*\|/gm)].map((m) => [m[1], m]),
     );
     for (const [code, entry] of Object.entries(ERROR_CATALOG)) {
       const row = documented.get(code);

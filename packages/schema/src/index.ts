@@ -22,3 +22,4 @@ export {
   parseDeclaration,
   withNamespace,
 } from './declaration.ts';
+export { isValidId, rowToDocument, type ValidationResult, validateDocument } from './validate.ts';

@@ -1,12 +1,7 @@
 // vitest globalSetup: resolve the services once per run and hand them to every test file.
 import type { TestProject } from 'vitest/node';
-import { type Services, startServices } from './services.ts';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    services: Services;
-  }
-}
+import { startServices } from './services.ts';
+import './vitest-context.ts';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = await startServices();

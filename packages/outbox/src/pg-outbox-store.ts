@@ -1,0 +1,120 @@
+// The relay's view of the outbox in PostgreSQL. Leadership is a session-level advisory lock held
+// on one dedicated connection; reads and removals run on that same connection, so a relay that
+// lost its session (and with it the lock) cannot remove anything.
+import pg from 'pg';
+import { OUTBOX_TABLE, q } from './sql.ts';
+
+export interface OutboxRow {
+  seq: string;
+  collection: string;
+  aggregateId: string;
+  op: 'UPSERT' | 'DELETE';
+  version: number;
+  payload: Record<string, unknown> | null;
+  createdAt: Date;
+}
+
+export interface OutboxStore {
+  /** Try to become the active relay for this outbox shard; true while held. */
+  tryLead(): Promise<boolean>;
+  /** Oldest committed events first (ascending seq). */
+  fetch(limit: number): Promise<OutboxRow[]>;
+  remove(seqs: string[]): Promise<void>;
+  backlog(): Promise<{ count: number; oldestAgeSeconds: number }>;
+  close(): Promise<void>;
+}
+
+const RELAY_LOCK_NAMESPACE = 7_300_002;
+
+export class PgOutboxStore implements OutboxStore {
+  private client: pg.Client | undefined;
+  private leading = false;
+  private readonly connectionString: string;
+  private readonly shard: number;
+
+  constructor(connectionString: string, shard = 0) {
+    this.connectionString = connectionString;
+    this.shard = shard;
+  }
+
+  private async connection(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const client = new pg.Client({ connectionString: this.connectionString, application_name: 'syncline-relay' });
+    client.on('error', () => {
+      // The session is gone, and with it the advisory lock: the next call reconnects as a standby.
+      this.client = undefined;
+      this.leading = false;
+    });
+    await client.connect();
+    this.client = client;
+    return client;
+  }
+
+  async tryLead(): Promise<boolean> {
+    try {
+      const c = await this.connection();
+      if (this.leading) {
+        await c.query('select 1');
+        return true;
+      }
+      const { rows } = await c.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [
+        RELAY_LOCK_NAMESPACE,
+        this.shard,
+      ]);
+      this.leading = rows[0]!.ok;
+      return this.leading;
+    } catch {
+      await this.drop();
+      return false;
+    }
+  }
+
+  async fetch(limit: number): Promise<OutboxRow[]> {
+    const c = await this.connection();
+    const { rows } = await c.query<{
+      seq: string;
+      collection: string;
+      aggregate_id: string;
+      op: 'UPSERT' | 'DELETE';
+      version: string;
+      payload: Record<string, unknown> | null;
+      created_at: Date;
+    }>(
+      `select seq, collection, aggregate_id, op, version, payload, created_at from ${q(OUTBOX_TABLE)} order by seq limit $1`,
+      [limit],
+    );
+    return rows.map((r) => ({
+      seq: r.seq,
+      collection: r.collection,
+      aggregateId: r.aggregate_id,
+      op: r.op,
+      version: Number(r.version),
+      payload: r.payload,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async remove(seqs: string[]): Promise<void> {
+    const c = await this.connection();
+    await c.query(`delete from ${q(OUTBOX_TABLE)} where seq = any($1::bigint[])`, [seqs]);
+  }
+
+  async backlog(): Promise<{ count: number; oldestAgeSeconds: number }> {
+    const c = await this.connection();
+    const { rows } = await c.query<{ n: string; age: number | null }>(
+      `select count(*) as n, extract(epoch from clock_timestamp() - min(created_at))::float8 as age from ${q(OUTBOX_TABLE)}`,
+    );
+    return { count: Number(rows[0]!.n), oldestAgeSeconds: rows[0]!.age ?? 0 };
+  }
+
+  private async drop(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    this.leading = false;
+    await c?.end().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.drop();
+  }
+}

@@ -1,0 +1,145 @@
+// Records changes inside the caller's PostgreSQL transaction: the data change and its outbox event
+// commit together or not at all. Per document id, a transaction-scoped advisory lock is taken
+// before the version is drawn from the sequence, so versions of one id increase in commit order.
+// Used by the write service and by applications that embed Syncline in their own transactions.
+import type pg from 'pg';
+import { SynclineError } from '@syncline/core';
+import { type Collection, type Declaration, type Document, findCollection, rowToDocument } from '@syncline/schema';
+import { OUTBOX_TABLE, q, selectRowsSql, upsertSql, VERSION_COLUMN, VERSION_SEQUENCE } from './sql.ts';
+
+export type WriteOp =
+  | { op: 'upsert'; id: string; document: Document; ifMatch?: number | undefined }
+  | { op: 'patch'; id: string; patch: Document; ifMatch?: number | undefined }
+  | { op: 'delete'; id: string; ifMatch?: number | undefined };
+
+export interface WriteResult {
+  id: string;
+  op: 'UPSERT' | 'DELETE';
+  version: number;
+  /** true when an upsert created the document. */
+  created: boolean;
+  document: Document | null;
+}
+
+export class OutboxWriter {
+  private readonly declaration: Declaration;
+  private readonly upserts = new Map<string, string>();
+
+  constructor(declaration: Declaration) {
+    this.declaration = declaration;
+  }
+
+  collection(name: string): Collection {
+    const c = findCollection(this.declaration, name);
+    if (!c) throw new SynclineError('SYNC_UNKNOWN_COLLECTION', `no collection named '${name}'`);
+    return c;
+  }
+
+  /** Applies the operations (documents already validated) in the caller's open transaction. */
+  async apply(client: pg.ClientBase, collectionName: string, ops: WriteOp[]): Promise<WriteResult[]> {
+    const c = this.collection(collectionName);
+    if (ops.length === 0) return [];
+    const seen = new Set<string>();
+    ops.forEach((o, i) => {
+      if (seen.has(o.id)) {
+        throw new SynclineError('SYNC_VALIDATION_FAILED', `id '${o.id}' appears twice in one request`, {
+          details: [{ path: `operations[${i}].id`, message: 'duplicate id in one request' }],
+        });
+      }
+      seen.add(o.id);
+    });
+    const ids = [...seen].sort();
+    const current = await this.lockAndRead(client, c, ids);
+
+    const results: WriteResult[] = [];
+    ops.forEach((o) => {
+      const row = current.get(o.id);
+      const currentVersion = row ? Number(row[VERSION_COLUMN]) : undefined;
+      if (o.ifMatch !== undefined && o.ifMatch !== currentVersion) {
+        throw new SynclineError(
+          'SYNC_VERSION_MISMATCH',
+          `'${o.id}' is at version ${currentVersion ?? 'none (absent)'}, not ${o.ifMatch}`,
+          { details: [{ path: o.id, message: `current version ${currentVersion ?? 'absent'}` }] },
+        );
+      }
+      if ((o.op === 'patch' || o.op === 'delete') && !row) {
+        throw new SynclineError('SYNC_NOT_FOUND', `no document '${o.id}' in '${c.name}'`);
+      }
+      if (o.op === 'delete') {
+        results.push({ id: o.id, op: 'DELETE', version: 0, created: false, document: null });
+      } else {
+        const document = o.op === 'upsert' ? o.document : { ...rowToDocument(c, row!), ...o.patch };
+        results.push({ id: o.id, op: 'UPSERT', version: 0, created: !row, document });
+      }
+    });
+    await this.assignVersions(client, results);
+    await this.write(client, c, results);
+    return results;
+  }
+
+  /**
+   * For rows the caller changed with its own SQL: emits each row's current state (or a delete
+   * when the row is gone) with a new version, stamped onto the row.
+   */
+  async recordChange(client: pg.ClientBase, collectionName: string, ids: string[]): Promise<WriteResult[]> {
+    const c = this.collection(collectionName);
+    const sorted = [...new Set(ids)].sort();
+    const current = await this.lockAndRead(client, c, sorted);
+    const results: WriteResult[] = sorted.map((id) => {
+      const row = current.get(id);
+      return row
+        ? { id, op: 'UPSERT', version: 0, created: false, document: rowToDocument(c, row) }
+        : { id, op: 'DELETE', version: 0, created: false, document: null };
+    });
+    await this.assignVersions(client, results);
+    await this.write(client, c, results);
+    return results;
+  }
+
+  private async lockAndRead(client: pg.ClientBase, c: Collection, sortedIds: string[]) {
+    // Sorted lock order: two transactions over overlapping ids cannot deadlock.
+    await client.query(
+      'select count(pg_advisory_xact_lock(hashtextextended($1 || chr(0) || k, 0))) from unnest($2::text[]) with ordinality as u(k, n)',
+      [c.name, sortedIds],
+    );
+    const { rows } = await client.query<Record<string, unknown>>(selectRowsSql(c), [sortedIds]);
+    return new Map(rows.map((r) => [String(r[c.primaryKey]), r]));
+  }
+
+  private async assignVersions(client: pg.ClientBase, results: WriteResult[]): Promise<void> {
+    const { rows } = await client.query<{ v: string }>(
+      `select nextval('${q(VERSION_SEQUENCE)}') as v from generate_series(1, $1::int)`,
+      [results.length],
+    );
+    results.forEach((r, i) => {
+      r.version = Number(rows[i]!.v);
+    });
+  }
+
+  private async write(client: pg.ClientBase, c: Collection, results: WriteResult[]): Promise<void> {
+    const upserts = results.filter((r) => r.op === 'UPSERT');
+    const deletes = results.filter((r) => r.op === 'DELETE').map((r) => r.id);
+    if (upserts.length) {
+      let sql = this.upserts.get(c.name);
+      if (!sql) this.upserts.set(c.name, (sql = upsertSql(c)));
+      const records = upserts.map((r) => ({ ...r.document, [c.primaryKey]: r.id, [VERSION_COLUMN]: r.version }));
+      await client.query(sql, [JSON.stringify(records)]);
+    }
+    if (deletes.length) {
+      await client.query(`delete from ${q(c.table)} where ${q(c.primaryKey)} = any($1::text[])`, [deletes]);
+    }
+    const events = results.map((r) => ({
+      collection: c.name,
+      aggregate_id: r.id,
+      op: r.op,
+      version: r.version,
+      payload: r.document,
+    }));
+    await client.query(
+      `insert into ${q(OUTBOX_TABLE)} (collection, aggregate_id, op, version, payload)
+       select collection, aggregate_id, op, version, payload
+       from jsonb_to_recordset($1::jsonb) as r(collection text, aggregate_id text, op text, version bigint, payload jsonb)`,
+      [JSON.stringify(events)],
+    );
+  }
+}

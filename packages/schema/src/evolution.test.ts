@@ -1,0 +1,100 @@
+// The event contract's evolution rules, and the generated .avsc files being up to date.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assertFullyCompatible, EventCodec, valueSchema } from './avro.ts';
+import { AVRO_DIR, avscFiles, historicSchemas } from './avsc-files.ts';
+import { type Collection, loadDeclaration, parseDeclaration } from './declaration.ts';
+
+const declaration = loadDeclaration(new URL('../../../syncline.collections.json', import.meta.url).pathname);
+const products = declaration.collections[0]!;
+
+const withField = (c: Collection, name: string, field: object): Collection =>
+  parseDeclaration({ collections: [{ ...c, fields: { ...c.fields, [name]: field } }] }).collections[0]!;
+
+const event = {
+  collection: 'products',
+  id: 'p-1',
+  op: 'UPSERT' as const,
+  version: 42,
+  committedAt: 1_790_000_000_123,
+  document: {
+    name: 'Kettle',
+    description: null,
+    price: 24.5,
+    tags: ['kitchen'],
+    in_stock: true,
+    updated_at: '2026-11-27T08:00:00.000Z',
+  },
+};
+
+describe('event contract', () => {
+  it('round-trips keys, upserts and deletes', () => {
+    const codec = new EventCodec(products);
+    expect(codec.decodeKey(codec.encodeKey('p-1'))).toBe('p-1');
+    expect(codec.decode(codec.encode(event))).toEqual(event);
+    const del = { ...event, op: 'DELETE' as const, document: null };
+    expect(codec.decode(codec.encode(del))).toEqual(del);
+  });
+
+  it('adding an optional field keeps old and new readers working', () => {
+    const next = withField(products, 'color', { type: 'string' });
+    expect(() => assertFullyCompatible(valueSchema(products), valueSchema(next))).not.toThrow();
+    const oldCodec = new EventCodec(products);
+    const newCodec = new EventCodec(next, [valueSchema(products)]);
+    // A new reader reads an old event: the new field is null.
+    const old = newCodec.decode(oldCodec.encode(event), oldCodec.fingerprint);
+    expect(old.document).toMatchObject({ name: 'Kettle', color: null });
+    // An old reader reads a new event: the unknown field is skipped.
+    const oldReaderOfNew = new EventCodec(products, [valueSchema(next)]);
+    const decoded = oldReaderOfNew.decode(
+      newCodec.encode({ ...event, document: { ...event.document, color: 'red' } }),
+      newCodec.fingerprint,
+    );
+    expect(decoded.document).toEqual(event.document);
+  });
+
+  it('adding a required field is an incompatible change', () => {
+    const next = withField(products, 'sku', { type: 'string', required: true });
+    expect(() => assertFullyCompatible(valueSchema(products), valueSchema(next))).toThrow(/incompatible/);
+  });
+
+  it('changing a field type is an incompatible change', () => {
+    const next = withField(products, 'price', { type: 'string' });
+    expect(() => assertFullyCompatible(valueSchema(products), valueSchema(next))).toThrow(/incompatible/);
+  });
+
+  it('rejects an undecodable record with SYNC_EVENT_UNDECODABLE', () => {
+    expect(() => new EventCodec(products).decode(Buffer.from([1, 2, 3]))).toThrow(
+      expect.objectContaining({ code: 'SYNC_EVENT_UNDECODABLE' }),
+    );
+  });
+
+  it('the checked-in .avsc files are generated from the current declaration', () => {
+    for (const c of declaration.collections) {
+      for (const [name, text] of Object.entries(avscFiles(c))) {
+        expect(readFileSync(join(AVRO_DIR, name), 'utf8'), `${name} is stale: npm run generate -w @syncline/schema`).toBe(
+          text,
+        );
+      }
+    }
+  });
+
+  it('the current schema can read, and be read by, every schema ever published', () => {
+    for (const c of declaration.collections) {
+      const history = historicSchemas(c.name);
+      expect(history.length).toBeGreaterThan(0);
+      for (const old of history) assertFullyCompatible(old, valueSchema(c));
+    }
+  });
+});
+
+describe('declaration', () => {
+  it('names the path of every mistake', () => {
+    expect(() =>
+      parseDeclaration({
+        collections: [{ ...products, table: 'Bad-Name', fields: { price: { type: 'money' } } }],
+      }),
+    ).toThrow(/collections\.0\.table[\s\S]*collections\.0\.fields\.price\.type/);
+  });
+});

@@ -1,0 +1,118 @@
+// Builds the write service from its configuration and dependencies; main.ts starts it, tests
+// call buildApp and use inject() or listen on an ephemeral port.
+import { timingSafeEqual } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { Counter, Histogram, type Logger, type Registry, SynclineError } from '@syncline/core';
+import { OutboxWriter } from '@syncline/outbox';
+import type { Declaration } from '@syncline/schema';
+import type { WriteApiConfig } from './config.ts';
+import { errorBody, makeErrorHandler } from './http-errors.ts';
+import { documentRoutes, type IndexedVersionReader } from './routes/documents.ts';
+
+export interface WriteApiDeps {
+  config: Pick<
+    WriteApiConfig,
+    'SYNCLINE_API_KEYS' | 'SYNCLINE_BODY_LIMIT_BYTES' | 'SYNCLINE_BULK_MAX_OPERATIONS' | 'SYNCLINE_WAIT_INDEXED_MAX_MS'
+  >;
+  declaration: Declaration;
+  pool: pg.Pool;
+  log: Logger;
+  registry: Registry;
+  /** Called after each commit (wakes an embedded relay). */
+  afterCommit?: () => void;
+  index?: IndexedVersionReader;
+}
+
+const OPEN_PATHS = ['/healthz', '/readyz', '/metrics', '/docs'];
+
+export async function buildApp(deps: WriteApiDeps): Promise<FastifyInstance> {
+  const { config, log } = deps;
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.SYNCLINE_BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+  });
+  // Validation is the declaration's (validateDocument): route schemas only describe the API.
+  app.setValidatorCompiler(() => () => true);
+  app.setErrorHandler(makeErrorHandler(log));
+  app.setNotFoundHandler((req, reply) => {
+    const err = new SynclineError('SYNC_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+    return reply.status(404).send(errorBody(err));
+  });
+
+  const registers = [deps.registry];
+  const requests = new Counter({
+    name: 'syncline_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'syncline_http_request_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers,
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: req.method, route, status: reply.statusCode });
+    latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
+
+  const keys = config.SYNCLINE_API_KEYS.map((k) => Buffer.from(k));
+  if (keys.length === 0) log.warn('SYNCLINE_API_KEYS is empty: the write API accepts requests without a key');
+  app.addHook('onRequest', async (req) => {
+    if (keys.length === 0 || OPEN_PATHS.some((p) => req.url === p || req.url.startsWith(`${p}/`))) return;
+    const header = req.headers['x-api-key'] ?? req.headers.authorization?.replace(/^Bearer\s+/i, '');
+    const given = Buffer.from(typeof header === 'string' ? header : '');
+    if (!keys.some((k) => k.length === given.length && timingSafeEqual(k, given))) {
+      throw new SynclineError('SYNC_UNAUTHORIZED', 'send a valid API key in X-Api-Key or Authorization: Bearer');
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Syncline write API',
+        version: '1',
+        description: `Writes to PostgreSQL with a transactional outbox. Collections: ${deps.declaration.collections
+          .map((c) => c.name)
+          .join(', ')}. Errors: {"error": {"code", "message", "details"}} with the codes of docs/errors.md.`,
+      },
+      components: {
+        securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' } },
+      },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await deps.pool.query('select 1');
+      return { status: 'ready' };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', reason: 'postgresql' });
+    }
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+    reply.header('content-type', deps.registry.contentType).send(await deps.registry.metrics()),
+  );
+
+  await app.register(documentRoutes, {
+    pool: deps.pool,
+    writer: new OutboxWriter(deps.declaration),
+    collections: deps.declaration.collections,
+    afterCommit: deps.afterCommit ?? (() => {}),
+    bulkMaxOperations: config.SYNCLINE_BULK_MAX_OPERATIONS,
+    waitMaxMs: config.SYNCLINE_WAIT_INDEXED_MAX_MS,
+    index: deps.index,
+  });
+  return app;
+}

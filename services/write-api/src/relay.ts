@@ -1,0 +1,28 @@
+// The relay wiring shared by the embedded mode and the outbox-relay service.
+import type { Kafka } from 'kafkajs';
+import type { Logger, Registry } from '@syncline/core';
+import { KafkaEventPublisher, OutboxRelay, PgOutboxStore, type RelayOptions } from '@syncline/outbox';
+import type { Declaration } from '@syncline/schema';
+
+export function buildRelay(deps: {
+  pgUrl: string;
+  kafka: Kafka;
+  declaration: Declaration;
+  log: Logger;
+  registry: Registry;
+  compression: 'gzip' | 'none';
+  shard?: number;
+  options?: Partial<RelayOptions>;
+}): OutboxRelay {
+  const shard = deps.shard ?? 0;
+  return new OutboxRelay({
+    store: new PgOutboxStore(deps.pgUrl, shard),
+    publisher: new KafkaEventPublisher(deps.kafka, deps.declaration, {
+      transactionalId: `syncline-relay-${shard}`,
+      compression: deps.compression,
+    }),
+    log: deps.log.child({ component: 'relay', shard }),
+    registry: deps.registry,
+    options: deps.options,
+  });
+}
