@@ -30,7 +30,10 @@ export async function ensureTopics(kafka: Kafka, declaration: Declaration): Prom
     const existing = new Set(await admin.listTopics());
     const missing = declaration.collections.filter((c) => !existing.has(c.topic));
     if (missing.length) {
-      await admin.createTopics({ waitForLeaders: true, topics: missing.map((c) => topicConfig(c.topic, c.partitions)) });
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((c) => topicConfig(c.topic, c.partitions)),
+      });
     }
   } finally {
     await admin.disconnect();

@@ -14,7 +14,12 @@ export interface RelayOptions {
   standbyPollMs: number;
 }
 
-export const DEFAULT_RELAY_OPTIONS: RelayOptions = { batchSize: 2000, idleMinMs: 2, idleMaxMs: 100, standbyPollMs: 1000 };
+export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
+  batchSize: 2000,
+  idleMinMs: 2,
+  idleMaxMs: 100,
+  standbyPollMs: 1000,
+};
 
 export type RelayState = 'stopped' | 'standby' | 'active';
 
@@ -42,14 +47,22 @@ export class OutboxRelay {
     this.options = { ...DEFAULT_RELAY_OPTIONS, ...deps.options };
     const registers = [deps.registry];
     this.metrics = {
-      published: new Counter({ name: 'syncline_relay_events_published_total', help: 'Events published to Kafka', registers }),
+      published: new Counter({
+        name: 'syncline_relay_events_published_total',
+        help: 'Events published to Kafka',
+        registers,
+      }),
       batches: new Histogram({
         name: 'syncline_relay_produce_seconds',
         help: 'Latency of one produce (transaction) to Kafka',
         buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
         registers,
       }),
-      failures: new Counter({ name: 'syncline_relay_publish_failures_total', help: 'Failed publish attempts', registers }),
+      failures: new Counter({
+        name: 'syncline_relay_publish_failures_total',
+        help: 'Failed publish attempts',
+        registers,
+      }),
       active: new Gauge({ name: 'syncline_relay_active', help: '1 while this relay holds leadership', registers }),
       backlog: new Gauge({ name: 'syncline_outbox_backlog', help: 'Unpublished outbox events', registers }),
       oldest: new Gauge({

@@ -99,7 +99,7 @@ export class OutboxWriter {
   private async lockAndRead(client: pg.ClientBase, c: Collection, sortedIds: string[]) {
     // Sorted lock order: two transactions over overlapping ids cannot deadlock.
     await client.query(
-      'select count(pg_advisory_xact_lock(hashtextextended($1 || chr(0) || k, 0))) from unnest($2::text[]) with ordinality as u(k, n)',
+      'select count(pg_advisory_xact_lock(hashtextextended($1 || chr(47) || k, 0))) from unnest($2::text[]) with ordinality as u(k, n)',
       [c.name, sortedIds],
     );
     const { rows } = await client.query<Record<string, unknown>>(selectRowsSql(c), [sortedIds]);

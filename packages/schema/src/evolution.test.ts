@@ -73,9 +73,10 @@ describe('event contract', () => {
   it('the checked-in .avsc files are generated from the current declaration', () => {
     for (const c of declaration.collections) {
       for (const [name, text] of Object.entries(avscFiles(c))) {
-        expect(readFileSync(join(AVRO_DIR, name), 'utf8'), `${name} is stale: npm run generate -w @syncline/schema`).toBe(
-          text,
-        );
+        expect(
+          readFileSync(join(AVRO_DIR, name), 'utf8'),
+          `${name} is stale: npm run generate -w @syncline/schema`,
+        ).toBe(text);
       }
     }
   });

@@ -19,8 +19,10 @@ function checkScalar(type: string, field: FieldDeclaration, value: unknown, path
       return value;
     case 'long':
     case 'double': {
-      if (typeof value !== 'number' || !Number.isFinite(value)) return void out.push({ path, message: 'must be a number' });
-      if (type === 'long' && !Number.isSafeInteger(value)) return void out.push({ path, message: 'must be an integer' });
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        return void out.push({ path, message: 'must be a number' });
+      if (type === 'long' && !Number.isSafeInteger(value))
+        return void out.push({ path, message: 'must be an integer' });
       if (field.minimum !== undefined && value < field.minimum) {
         return void out.push({ path, message: `must be >= ${field.minimum}` });
       }
@@ -66,7 +68,8 @@ export function validateDocument(collection: Collection, input: unknown, mode: '
   const details: ErrorDetail[] = [];
   const body = input as Record<string, unknown>;
   for (const key of Object.keys(body)) {
-    if (!Object.hasOwn(collection.fields, key)) details.push({ path: key, message: 'is not a field of the collection' });
+    if (!Object.hasOwn(collection.fields, key))
+      details.push({ path: key, message: 'is not a field of the collection' });
   }
   const document: Document = {};
   for (const [name, field] of Object.entries(collection.fields)) {

@@ -17,7 +17,11 @@ async function main(): Promise<void> {
   const pool = new pg.Pool({ connectionString: config.SYNCLINE_PG_URL, max: 2 });
   await migrate(pool, declaration);
   await pool.end();
-  const kafka = new Kafka({ clientId: 'syncline-relay', brokers: config.SYNCLINE_KAFKA_BROKERS, logLevel: logLevel.WARN });
+  const kafka = new Kafka({
+    clientId: 'syncline-relay',
+    brokers: config.SYNCLINE_KAFKA_BROKERS,
+    logLevel: logLevel.WARN,
+  });
   await ensureTopics(kafka, declaration);
   const relay = buildRelay({
     pgUrl: config.SYNCLINE_PG_URL,
@@ -34,8 +38,12 @@ async function main(): Promise<void> {
 
   const http = Fastify();
   http.get('/healthz', async () => ({ status: 'ok', state: relay.state }));
-  http.get('/readyz', async (_req, reply) => reply.status(relay.state === 'active' ? 200 : 503).send({ state: relay.state }));
-  http.get('/metrics', async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
+  http.get('/readyz', async (_req, reply) =>
+    reply.status(relay.state === 'active' ? 200 : 503).send({ state: relay.state }),
+  );
+  http.get('/metrics', async (_req, reply) =>
+    reply.header('content-type', registry.contentType).send(await registry.metrics()),
+  );
   await http.listen({ host: config.SYNCLINE_HTTP_HOST, port: config.SYNCLINE_HTTP_PORT });
   log.info({ port: config.SYNCLINE_HTTP_PORT }, 'outbox relay started');
 

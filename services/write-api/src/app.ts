@@ -39,6 +39,8 @@ export async function buildApp(deps: WriteApiDeps): Promise<FastifyInstance> {
   // Validation is the declaration's (validateDocument): route schemas only describe the API.
   app.setValidatorCompiler(() => () => true);
   app.setErrorHandler(makeErrorHandler(log));
+  // Documents are JSON only: anything else is 415, not a string document.
+  app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((req, reply) => {
     const err = new SynclineError('SYNC_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
     return reply.status(404).send(errorBody(err));

@@ -18,7 +18,12 @@ export const configSchema = z.object({
   SYNCLINE_API_KEYS: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    ),
   SYNCLINE_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
   SYNCLINE_BULK_MAX_OPERATIONS: z.coerce.number().int().positive().default(10_000),
   SYNCLINE_PG_POOL_SIZE: z.coerce.number().int().positive().default(20),

@@ -19,16 +19,35 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry('write-api');
   const pool = new pg.Pool({ connectionString: config.SYNCLINE_PG_URL, max: config.SYNCLINE_PG_POOL_SIZE });
   await migrate(pool, declaration);
-  const kafka = new Kafka({ clientId: 'syncline-write-api', brokers: config.SYNCLINE_KAFKA_BROKERS, logLevel: logLevel.WARN });
+  const kafka = new Kafka({
+    clientId: 'syncline-write-api',
+    brokers: config.SYNCLINE_KAFKA_BROKERS,
+    logLevel: logLevel.WARN,
+  });
   const es = new EsClient({ node: config.SYNCLINE_ES_URL });
 
   let relay: ReturnType<typeof buildRelay> | undefined;
   if (config.SYNCLINE_EMBEDDED_RELAY) {
     await ensureTopics(kafka, declaration);
-    relay = buildRelay({ pgUrl: config.SYNCLINE_PG_URL, kafka, declaration, log, registry, compression: config.SYNCLINE_RELAY_COMPRESSION });
+    relay = buildRelay({
+      pgUrl: config.SYNCLINE_PG_URL,
+      kafka,
+      declaration,
+      log,
+      registry,
+      compression: config.SYNCLINE_RELAY_COMPRESSION,
+    });
     relay.start();
   }
-  const app = await buildApp({ config, declaration, pool, log, registry, afterCommit: () => relay?.wake(), index: new EsIndexedVersionReader(es) });
+  const app = await buildApp({
+    config,
+    declaration,
+    pool,
+    log,
+    registry,
+    afterCommit: () => relay?.wake(),
+    index: new EsIndexedVersionReader(es),
+  });
   await app.listen({ host: config.SYNCLINE_HTTP_HOST, port: config.SYNCLINE_HTTP_PORT });
 
   let stopping = false;

@@ -195,9 +195,7 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
       const row = rows[0];
       if (!row) throw new SynclineError('SYNC_NOT_FOUND', `no document '${req.params.id}' in '${c.name}'`);
       const version = Number(row[VERSION_COLUMN]);
-      return reply
-        .header('etag', `"${version}"`)
-        .send({ id: req.params.id, version, document: rowToDocument(c, row) });
+      return reply.header('etag', `"${version}"`).send({ id: req.params.id, version, document: rowToDocument(c, row) });
     },
   );
 
