@@ -5,6 +5,7 @@
 #
 #   stack.sh up       provision (cached) and start what is not running; wait for health
 #   stack.sh down     stop what 'up' started, nothing else
+#   stack.sh stop kafka|elasticsearch   stop one service (fault-injection tests); 'up' restarts it
 #   stack.sh status   health and version of each service
 #   stack.sh logs [postgres|kafka|elasticsearch]   the last lines of the logs
 #   stack.sh env      the connection settings, as shell exports
@@ -305,6 +306,15 @@ case "$cmd" in
       pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main stop || true
       rm -f "$STATE/postgres.started-by-stack"
     fi
+    ;;
+  stop)
+    # One service, for fault-injection tests; 'up' starts it again.
+    with_lock
+    case "${2:-}" in
+      kafka) stop_pid "$KAFKA_PID" kafka ;;
+      elasticsearch) stop_pid "$(es_dir)/es.pid" elasticsearch; rm -f "$STATE/elasticsearch.pid" ;;
+      *) fail "stop takes kafka or elasticsearch" ;;
+    esac
     ;;
   status)
     rc=0

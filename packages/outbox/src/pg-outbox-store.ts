@@ -24,7 +24,6 @@ export interface OutboxStore {
   close(): Promise<void>;
 }
 
-const RELAY_LOCK_NAMESPACE = 7_300_002;
 
 export class PgOutboxStore implements OutboxStore {
   private client: pg.Client | undefined;
@@ -39,7 +38,10 @@ export class PgOutboxStore implements OutboxStore {
 
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: 'syncline-relay' });
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: `syncline-relay:${process.pid}`,
+    });
     client.on('error', () => {
       // The session is gone, and with it the advisory lock: the next call reconnects as a standby.
       this.client = undefined;
@@ -57,10 +59,11 @@ export class PgOutboxStore implements OutboxStore {
         await c.query('select 1');
         return true;
       }
-      const { rows } = await c.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [
-        RELAY_LOCK_NAMESPACE,
-        this.shard,
-      ]);
+      // One lock per (schema, shard): outboxes in different schemas have independent relays.
+      const { rows } = await c.query<{ ok: boolean }>(
+        "select pg_try_advisory_lock(hashtextextended(current_schema() || ':syncline-relay:' || $1, 0)) as ok",
+        [this.shard],
+      );
       this.leading = rows[0]!.ok;
       return this.leading;
     } catch {

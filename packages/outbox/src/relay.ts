@@ -12,6 +12,8 @@ export interface RelayOptions {
   idleMinMs: number;
   idleMaxMs: number;
   standbyPollMs: number;
+  /** Fault injection for tests: called after a publish, before the rows are removed. */
+  afterPublish?: () => void;
 }
 
 export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
@@ -127,6 +129,7 @@ export class OutboxRelay {
         const end = this.metrics.batches.startTimer();
         await this.publisher.publish(rows);
         end();
+        this.options.afterPublish?.();
         await this.store.remove(rows.map((r) => r.seq));
         this.metrics.published.inc(rows.length);
         failures = 0;

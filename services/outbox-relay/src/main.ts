@@ -9,6 +9,13 @@ import { loadDeclaration } from '@syncline/schema';
 import { buildRelay } from '@syncline/write-api';
 import { loadConfig } from './config.ts';
 
+function exitAfter(n: number): () => void {
+  let published = 0;
+  return () => {
+    if (++published >= n) process.exit(137);
+  };
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const log = createLogger('outbox-relay', config.SYNCLINE_LOG_LEVEL);
@@ -31,7 +38,11 @@ async function main(): Promise<void> {
     registry,
     compression: config.SYNCLINE_RELAY_COMPRESSION,
     shard: config.SYNCLINE_RELAY_SHARD,
-    options: { batchSize: config.SYNCLINE_RELAY_BATCH_SIZE },
+    relayId: config.SYNCLINE_RELAY_ID,
+    options: {
+      batchSize: config.SYNCLINE_RELAY_BATCH_SIZE,
+      ...(config.SYNCLINE_FAULT_EXIT_AFTER_PUBLISH > 0 ? { afterPublish: exitAfter(config.SYNCLINE_FAULT_EXIT_AFTER_PUBLISH) } : {}),
+    },
   });
   relay.start();
   const backlog = setInterval(() => void relay.sampleBacklog().catch(() => {}), 5000);
@@ -45,7 +56,8 @@ async function main(): Promise<void> {
     reply.header('content-type', registry.contentType).send(await registry.metrics()),
   );
   await http.listen({ host: config.SYNCLINE_HTTP_HOST, port: config.SYNCLINE_HTTP_PORT });
-  log.info({ port: config.SYNCLINE_HTTP_PORT }, 'outbox relay started');
+  const address = http.server.address();
+  log.info({ port: typeof address === 'object' ? address?.port : undefined }, 'listening');
 
   const stop = async () => {
     clearInterval(backlog);

@@ -49,6 +49,8 @@ async function main(): Promise<void> {
     index: new EsIndexedVersionReader(es),
   });
   await app.listen({ host: config.SYNCLINE_HTTP_HOST, port: config.SYNCLINE_HTTP_PORT });
+  const address = app.server.address();
+  log.info({ port: typeof address === 'object' ? address?.port : undefined }, 'listening');
 
   let stopping = false;
   const stop = async (signal: string) => {

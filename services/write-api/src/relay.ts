@@ -12,13 +12,15 @@ export function buildRelay(deps: {
   registry: Registry;
   compression: 'gzip' | 'none';
   shard?: number;
+  /** Kafka transactional id prefix: one per outbox (database and schema), shared by its relays. */
+  relayId?: string;
   options?: Partial<RelayOptions>;
 }): OutboxRelay {
   const shard = deps.shard ?? 0;
   return new OutboxRelay({
     store: new PgOutboxStore(deps.pgUrl, shard),
     publisher: new KafkaEventPublisher(deps.kafka, deps.declaration, {
-      transactionalId: `syncline-relay-${shard}`,
+      transactionalId: `${deps.relayId ?? 'syncline-relay'}-${shard}`,
       compression: deps.compression,
     }),
     log: deps.log.child({ component: 'relay', shard }),
