@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { migrate } from '@syncline/outbox';
 import { EventCodec, rowToDocument, SCHEMA_HEADER } from '@syncline/schema';
-import { createNamespace, eventually, type Namespace, readTopic, type RunningService, spawnService } from '@syncline/testkit';
+import {
+  createNamespace,
+  eventually,
+  type Namespace,
+  readTopic,
+  type RunningService,
+  spawnService,
+} from '@syncline/testkit';
 import { buildApp } from '@syncline/write-api';
 import { namespacedDeclaration, serviceEnv } from './support/pipeline.ts';
 
@@ -95,13 +102,19 @@ describe('write path: outbox relay failover', () => {
     expect(kills).toBe(4);
     expect(writes).toBeGreaterThan(200);
 
-    await eventually(async () => {
-      const { rows } = await ns.pool.query<{ n: string }>('select count(*) as n from syncline_outbox');
-      expect(Number(rows[0]!.n)).toBe(0);
-    }, { timeoutMs: 60_000 });
+    await eventually(
+      async () => {
+        const { rows } = await ns.pool.query<{ n: string }>('select count(*) as n from syncline_outbox');
+        expect(Number(rows[0]!.n)).toBe(0);
+      },
+      { timeoutMs: 60_000 },
+    );
 
     const codec = new EventCodec(products);
-    const messages = await readTopic(ns.kafka, products.topic, { atLeast: writes, groupPrefix: `${ns.groupPrefix}reader` });
+    const messages = await readTopic(ns.kafka, products.topic, {
+      atLeast: writes,
+      groupPrefix: `${ns.groupPrefix}reader`,
+    });
     const seen = new Map<string, number[]>();
     for (const { message } of messages) {
       const ev = codec.decode(message.value!, message.headers?.[SCHEMA_HEADER]?.toString());

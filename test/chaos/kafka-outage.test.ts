@@ -88,7 +88,10 @@ describe.runIf(services.mode === 'local')('Kafka outage during writes', () => {
       { timeoutMs: 120_000, intervalMs: 1000 },
     );
     const codec = new EventCodec(products);
-    const messages = await readTopic(ns.kafka, products.topic, { atLeast: versions.length, groupPrefix: `${ns.groupPrefix}r` });
+    const messages = await readTopic(ns.kafka, products.topic, {
+      atLeast: versions.length,
+      groupPrefix: `${ns.groupPrefix}r`,
+    });
     const published = new Set(messages.map((m) => codec.decode(m.message.value!).version));
     const missing = versions.filter((v) => !published.has(v));
     expect(missing).toEqual([]);

@@ -7,9 +7,7 @@ export const demoDeclaration = loadDeclaration(`${REPO_ROOT}syncline.collections
 
 export function namespacedDeclaration(ns: Namespace, partitions?: number): { declaration: Declaration; path: string } {
   const base = withNamespace(demoDeclaration, { topicPrefix: ns.topicPrefix, indexPrefix: ns.indexPrefix });
-  const declaration = partitions
-    ? { collections: base.collections.map((c) => ({ ...c, partitions })) }
-    : base;
+  const declaration = partitions ? { collections: base.collections.map((c) => ({ ...c, partitions })) } : base;
   return { declaration, path: writeTempJson(ns.name, declaration) };
 }
 

@@ -24,7 +24,6 @@ export interface OutboxStore {
   close(): Promise<void>;
 }
 
-
 export class PgOutboxStore implements OutboxStore {
   private client: pg.Client | undefined;
   private leading = false;

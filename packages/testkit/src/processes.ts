@@ -36,7 +36,10 @@ export async function spawnService(
   child.stderr!.pipe(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms; see ${logFile}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start within ${timeoutMs} ms; see ${logFile}`)),
+      timeoutMs,
+    );
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       log.write(chunk);

@@ -12,7 +12,10 @@ export const configSchema = z.object({
   SYNCLINE_HTTP_HOST: z.string().default('127.0.0.1'),
   SYNCLINE_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   /** Kafka transactional id prefix; every relay of one outbox must use the same. */
-  SYNCLINE_RELAY_ID: z.string().regex(/^[A-Za-z0-9._-]+$/).default('syncline-relay'),
+  SYNCLINE_RELAY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .default('syncline-relay'),
   /** Fault injection for tests: exit(137) after the Nth publish, before removing the rows. */
   SYNCLINE_FAULT_EXIT_AFTER_PUBLISH: z.coerce.number().int().min(0).default(0),
   SYNCLINE_RELAY_SHARD: z.coerce.number().int().min(0).default(0),

@@ -41,7 +41,9 @@ async function main(): Promise<void> {
     relayId: config.SYNCLINE_RELAY_ID,
     options: {
       batchSize: config.SYNCLINE_RELAY_BATCH_SIZE,
-      ...(config.SYNCLINE_FAULT_EXIT_AFTER_PUBLISH > 0 ? { afterPublish: exitAfter(config.SYNCLINE_FAULT_EXIT_AFTER_PUBLISH) } : {}),
+      ...(config.SYNCLINE_FAULT_EXIT_AFTER_PUBLISH > 0
+        ? { afterPublish: exitAfter(config.SYNCLINE_FAULT_EXIT_AFTER_PUBLISH) }
+        : {}),
     },
   });
   relay.start();

@@ -1,0 +1,1 @@
+export { type DeadLetterEntry, listDeadLetters, replayDeadLetters } from './dlq.ts';

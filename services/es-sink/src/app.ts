@@ -1,0 +1,156 @@
+// Builds a sink instance: index template and alias, dead-letter topics, the consumer group and the
+// HTTP endpoints. Instances with the same group share the partitions; adding one scales out.
+import type { Client } from '@elastic/elasticsearch';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Consumer, Kafka } from 'kafkajs';
+import { Gauge, type Logger, type Registry } from '@syncline/core';
+import type { Declaration } from '@syncline/schema';
+import type { SinkConfig } from './config.ts';
+import { deadLetterTopic, KafkaDeadLetterSink } from './dead-letters.ts';
+import { ensureIndex } from './index-manager.ts';
+import { EsBulkWriter } from './search-writer.ts';
+import { SinkMetrics, SinkProcessor } from './sink.ts';
+
+export interface Sink {
+  http: FastifyInstance;
+  consumer: Consumer;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  ready(): boolean;
+}
+
+export async function ensureDeadLetterTopics(kafka: Kafka, declaration: Declaration): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const topics = declaration.collections
+      .map((c) => deadLetterTopic(c.topic))
+      .filter((t) => !existing.has(t))
+      .map((topic) => ({
+        topic,
+        numPartitions: 1,
+        configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }],
+      }));
+    if (topics.length) await admin.createTopics({ topics, waitForLeaders: true }).catch(() => {});
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function buildSink(deps: {
+  config: Pick<
+    SinkConfig,
+    | 'SYNCLINE_SINK_GROUP'
+    | 'SYNCLINE_SINK_CONCURRENCY'
+    | 'SYNCLINE_SINK_MAX_DOCS'
+    | 'SYNCLINE_SINK_MAX_BYTES'
+    | 'SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION'
+    | 'SYNCLINE_SINK_FETCH_MAX_BYTES'
+    | 'SYNCLINE_SINK_RETRY_INITIAL_MS'
+    | 'SYNCLINE_SINK_RETRY_MAX_MS'
+    | 'SYNCLINE_SINK_BULK_TIMEOUT_MS'
+  >;
+  declaration: Declaration;
+  kafka: Kafka;
+  es: Client;
+  log: Logger;
+  registry: Registry;
+}): Promise<Sink> {
+  const { config, declaration, kafka, es, log, registry } = deps;
+  const metrics = new SinkMetrics(registry);
+  const lag = new Gauge({
+    name: 'syncline_sink_consumer_lag',
+    help: 'Events behind the end of the partition after the last settled batch',
+    labelNames: ['topic', 'partition'],
+    registers: [registry],
+  });
+  const writer = new EsBulkWriter(es, config.SYNCLINE_SINK_BULK_TIMEOUT_MS);
+  const deadLetters = new KafkaDeadLetterSink(kafka);
+  const limits = {
+    maxDocs: config.SYNCLINE_SINK_MAX_DOCS,
+    maxBytes: config.SYNCLINE_SINK_MAX_BYTES,
+    retryInitialMs: config.SYNCLINE_SINK_RETRY_INITIAL_MS,
+    retryMaxMs: config.SYNCLINE_SINK_RETRY_MAX_MS,
+  };
+  const processors = new Map(
+    declaration.collections.map((collection) => [
+      collection.topic,
+      new SinkProcessor({
+        collection,
+        writer,
+        deadLetters,
+        limits,
+        metrics,
+        log: log.child({ collection: collection.name }),
+      }),
+    ]),
+  );
+
+  const consumer = kafka.consumer({
+    groupId: config.SYNCLINE_SINK_GROUP,
+    maxBytesPerPartition: config.SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION,
+    maxBytes: config.SYNCLINE_SINK_FETCH_MAX_BYTES,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3000,
+    readUncommitted: false,
+  });
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    joined = true;
+    log.info({ assignment: e.payload.memberAssignment }, 'joined the consumer group');
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    joined = false;
+    log.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
+  });
+  consumer.on(consumer.events.STOP, () => {
+    joined = false;
+  });
+
+  const http = Fastify();
+  http.get('/healthz', async () => ({ status: 'ok' }));
+  http.get('/readyz', async (_req, reply) => reply.status(joined ? 200 : 503).send({ joined }));
+  http.get('/metrics', async (_req, reply) =>
+    reply.header('content-type', registry.contentType).send(await registry.metrics()),
+  );
+
+  let running = false;
+  return {
+    http,
+    consumer,
+    ready: () => joined,
+    async start() {
+      for (const c of declaration.collections) await ensureIndex(es, c);
+      await ensureDeadLetterTopics(kafka, declaration);
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...processors.keys()], fromBeginning: true });
+      running = true;
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: config.SYNCLINE_SINK_CONCURRENCY,
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+          const processor = processors.get(batch.topic)!;
+          const control = { active: () => running && isRunning() && !isStale(), heartbeat };
+          const outcome = await processor.processBatch(batch.topic, batch.partition, batch.messages, control);
+          if (outcome === 'abandoned' || batch.messages.length === 0) return;
+          const last = batch.messages.at(-1)!.offset;
+          const next = String(Number(last) + 1);
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+          resolveOffset(last);
+          lag.set(
+            { topic: batch.topic, partition: String(batch.partition) },
+            Math.max(0, Number(batch.highWatermark) - Number(next)),
+          );
+        },
+      });
+    },
+    async stop() {
+      running = false;
+      await consumer.disconnect();
+      await deadLetters.close();
+      await http.close();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// The sink's configuration, from the environment, validated once at start-up.
+import { z } from 'zod';
+import { loadConfig as load } from '@syncline/core';
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+export const configSchema = z.object({
+  SYNCLINE_KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((s) => s.split(',').map((b) => b.trim())),
+  SYNCLINE_ES_URL: z.string().url().default('http://127.0.0.1:9200'),
+  SYNCLINE_COLLECTIONS: z.string().default('syncline.collections.json'),
+  SYNCLINE_HTTP_HOST: z.string().default('127.0.0.1'),
+  SYNCLINE_HTTP_PORT: int(0).max(65535).default(8082),
+  SYNCLINE_SINK_GROUP: z.string().min(1).default('syncline-es-sink'),
+  /** Partitions processed at the same time by one instance. */
+  SYNCLINE_SINK_CONCURRENCY: int(1).default(4),
+  SYNCLINE_SINK_MAX_DOCS: int(1).default(1000),
+  SYNCLINE_SINK_MAX_BYTES: int(1024).default(5 * 1024 * 1024),
+  /** Kafka fetch limits: with the concurrency above, they bound the sink's memory. */
+  SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION: int(1024).default(1024 * 1024),
+  SYNCLINE_SINK_FETCH_MAX_BYTES: int(1024).default(10 * 1024 * 1024),
+  SYNCLINE_SINK_RETRY_INITIAL_MS: int(1).default(200),
+  SYNCLINE_SINK_RETRY_MAX_MS: int(1).default(10_000),
+  SYNCLINE_SINK_BULK_TIMEOUT_MS: int(100).default(30_000),
+  SYNCLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type SinkConfig = z.infer<typeof configSchema>;
+
+export function loadConfig(env: Record<string, string | undefined>): Readonly<SinkConfig> {
+  return load(configSchema, env);
+}

@@ -1,0 +1,72 @@
+// Index management: every collection is reached through its alias (products -> products_000001).
+// The index template and mapping derive from the collection declaration and use core field types
+// only (the integ-test distribution has no analysis-common or mapper-extras).
+import type { Client } from '@elastic/elasticsearch';
+import type { Collection, FieldDeclaration } from '@syncline/schema';
+
+function fieldMapping(f: FieldDeclaration): Record<string, unknown> {
+  const type = f.type === 'array' ? f.items! : f.type;
+  switch (type) {
+    case 'string':
+      if (f.search === 'keyword') return { type: 'keyword' };
+      if (f.search === 'text_keyword')
+        return { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 1024 } } };
+      return { type: 'text' };
+    case 'long':
+      return { type: 'long' };
+    case 'double':
+      return { type: 'double' };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'timestamp':
+      return { type: 'date' };
+    default:
+      throw new Error(`no mapping for ${type}`);
+  }
+}
+
+export function indexMappings(c: Collection): Record<string, unknown> {
+  return {
+    dynamic: 'strict',
+    properties: Object.fromEntries(Object.entries(c.fields).map(([name, f]) => [name, fieldMapping(f)])),
+  };
+}
+
+export function indexSettings(c: Collection): Record<string, unknown> {
+  return {
+    number_of_shards: c.index.shards,
+    number_of_replicas: c.index.replicas,
+    refresh_interval: c.index.refreshInterval,
+  };
+}
+
+export function physicalIndexName(c: Collection, generation: number): string {
+  return `${c.index.alias}_${String(generation).padStart(6, '0')}`;
+}
+
+/** Ensures the template and, when the alias does not exist yet, a first physical index behind it. */
+export async function ensureIndex(es: Client, c: Collection): Promise<string> {
+  await es.indices.putIndexTemplate({
+    name: `${c.index.alias}-template`,
+    index_patterns: [`${c.index.alias}_*`],
+    template: { settings: indexSettings(c), mappings: indexMappings(c) as never },
+  });
+  const exists = await es.indices.existsAlias({ name: c.index.alias });
+  if (exists) {
+    const current = await es.indices.getAlias({ name: c.index.alias });
+    return Object.keys(current)[0]!;
+  }
+  const index = physicalIndexName(c, 1);
+  try {
+    await es.indices.create({ index, aliases: { [c.index.alias]: { is_write_index: true } } });
+  } catch (err) {
+    // Another sink instance created it first.
+    if (
+      (err as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type !==
+      'resource_already_exists_exception'
+    ) {
+      throw err;
+    }
+  }
+  return index;
+}
