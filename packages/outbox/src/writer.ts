@@ -121,7 +121,10 @@ export class OutboxWriter {
     const deletes = results.filter((r) => r.op === 'DELETE').map((r) => r.id);
     if (upserts.length) {
       let sql = this.upserts.get(c.name);
-      if (!sql) this.upserts.set(c.name, (sql = upsertSql(c)));
+      if (!sql) {
+        sql = upsertSql(c);
+        this.upserts.set(c.name, sql);
+      }
       const records = upserts.map((r) => ({ ...r.document, [c.primaryKey]: r.id, [VERSION_COLUMN]: r.version }));
       await client.query(sql, [JSON.stringify(records)]);
     }

@@ -7,7 +7,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { backoffDelay, Counter, Histogram, isSynclineError, type Logger, type Registry, sleep } from '@syncline/core';
 import { type ChangeEvent, type Collection, EventCodec, historicSchemas, SCHEMA_HEADER } from '@syncline/schema';
 import { type PlannedEvent, planChunks } from './batch-planner.ts';
-import { classify } from './classify.ts';
+import { classify, type ItemResult } from './classify.ts';
 import type { DeadLetter, DeadLetterSink } from './dead-letters.ts';
 import type { SearchWriter } from './search-writer.ts';
 
@@ -132,7 +132,7 @@ export class SinkProcessor {
       let pending: PlannedEvent[] = chunk;
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (!control.active()) return 'abandoned';
-        let results;
+        let results: ItemResult[] | undefined;
         const end = this.metrics.bulkSeconds.startTimer();
         try {
           results = await this.writer.bulk(this.collection.index.alias, pending);

@@ -2,7 +2,7 @@
 // runs in one PostgreSQL transaction that also appends its outbox event(s); any error rolls back.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { SynclineError } from '@syncline/core';
+import { type ErrorDetail, SynclineError } from '@syncline/core';
 import { type OutboxWriter, VERSION_COLUMN, type WriteOp, type WriteResult } from '@syncline/outbox';
 import { type Collection, type Document, isValidId, rowToDocument, validateDocument } from '@syncline/schema';
 import { documentJsonSchema } from '../openapi.ts';
@@ -46,6 +46,24 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   } finally {
     client.release();
   }
+}
+
+/** One _bulk item: a validated operation, or what is wrong with it. */
+function parseOperation(c: Collection, raw: unknown, at: string): WriteOp | ErrorDetail[] {
+  const o = raw as { op?: unknown; id?: unknown; document?: unknown; ifMatch?: unknown };
+  if (typeof o !== 'object' || o === null) return [{ path: at, message: 'must be an object' }];
+  if (!isValidId(c, o.id)) return [{ path: `${at}.id`, message: `must match ${c.idPattern}` }];
+  if (o.ifMatch !== undefined && !(Number.isSafeInteger(o.ifMatch) && (o.ifMatch as number) > 0)) {
+    return [{ path: `${at}.ifMatch`, message: 'must be a positive integer' }];
+  }
+  const ifMatch = o.ifMatch as number | undefined;
+  if (o.op === 'delete') return { op: 'delete', id: o.id, ifMatch };
+  if (o.op !== 'upsert' && o.op !== 'patch') return [{ path: `${at}.op`, message: 'must be upsert, patch or delete' }];
+  const r = validateDocument(c, o.document, o.op === 'upsert' ? 'full' : 'patch');
+  if (!r.ok) return r.details.map((d) => ({ ...d, path: `${at}.document.${d.path}` }));
+  return o.op === 'upsert'
+    ? { op: 'upsert', id: o.id, document: r.document, ifMatch }
+    : { op: 'patch', id: o.id, patch: r.document, ifMatch };
 }
 
 export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesDeps): Promise<void> {
@@ -241,27 +259,11 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
         });
       }
       const ops: WriteOp[] = [];
-      const details: { path: string; message: string }[] = [];
+      const details: ErrorDetail[] = [];
       body.operations.forEach((raw: unknown, i: number) => {
-        const at = `operations[${i}]`;
-        const o = raw as { op?: unknown; id?: unknown; document?: unknown; ifMatch?: unknown };
-        if (typeof o !== 'object' || o === null) return void details.push({ path: at, message: 'must be an object' });
-        if (!isValidId(c, o.id)) return void details.push({ path: `${at}.id`, message: `must match ${c.idPattern}` });
-        if (o.ifMatch !== undefined && !(Number.isSafeInteger(o.ifMatch) && (o.ifMatch as number) > 0)) {
-          return void details.push({ path: `${at}.ifMatch`, message: 'must be a positive integer' });
-        }
-        const ifMatch = o.ifMatch as number | undefined;
-        if (o.op === 'delete') return void ops.push({ op: 'delete', id: o.id, ifMatch });
-        if (o.op !== 'upsert' && o.op !== 'patch') {
-          return void details.push({ path: `${at}.op`, message: 'must be upsert, patch or delete' });
-        }
-        const r = validateDocument(c, o.document, o.op === 'upsert' ? 'full' : 'patch');
-        if (!r.ok) return void details.push(...r.details.map((d) => ({ ...d, path: `${at}.document.${d.path}` })));
-        ops.push(
-          o.op === 'upsert'
-            ? { op: 'upsert', id: o.id, document: r.document, ifMatch }
-            : { op: 'patch', id: o.id, patch: r.document, ifMatch },
-        );
+        const parsed = parseOperation(c, raw, `operations[${i}]`);
+        if (Array.isArray(parsed)) details.push(...parsed);
+        else ops.push(parsed);
       });
       if (details.length) {
         throw new SynclineError('SYNC_VALIDATION_FAILED', 'some operations are invalid; nothing was written', {
