@@ -38,6 +38,7 @@ describe('Elasticsearch sink', () => {
         SYNCLINE_SINK_RETRY_INITIAL_MS: 50,
         SYNCLINE_SINK_RETRY_MAX_MS: 500,
         SYNCLINE_SINK_BULK_TIMEOUT_MS: 10_000,
+        SYNCLINE_SINK_SESSION_TIMEOUT_MS: 10_000,
       },
       declaration,
       kafka: ns.kafka,

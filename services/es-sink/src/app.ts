@@ -50,6 +50,7 @@ export async function buildSink(deps: {
     | 'SYNCLINE_SINK_RETRY_INITIAL_MS'
     | 'SYNCLINE_SINK_RETRY_MAX_MS'
     | 'SYNCLINE_SINK_BULK_TIMEOUT_MS'
+    | 'SYNCLINE_SINK_SESSION_TIMEOUT_MS'
   >;
   declaration: Declaration;
   kafka: Kafka;
@@ -91,8 +92,8 @@ export async function buildSink(deps: {
     groupId: config.SYNCLINE_SINK_GROUP,
     maxBytesPerPartition: config.SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION,
     maxBytes: config.SYNCLINE_SINK_FETCH_MAX_BYTES,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3000,
+    sessionTimeout: config.SYNCLINE_SINK_SESSION_TIMEOUT_MS,
+    heartbeatInterval: Math.min(3000, Math.floor(config.SYNCLINE_SINK_SESSION_TIMEOUT_MS / 3)),
     readUncommitted: false,
   });
   let joined = false;

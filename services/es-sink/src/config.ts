@@ -23,6 +23,8 @@ export const configSchema = z.object({
   SYNCLINE_SINK_FETCH_MAX_BYTES: int(1024).default(10 * 1024 * 1024),
   SYNCLINE_SINK_RETRY_INITIAL_MS: int(1).default(200),
   SYNCLINE_SINK_RETRY_MAX_MS: int(1).default(10_000),
+  /** How long a crashed instance keeps its partitions before the group moves them (Kafka allows >= 6000). */
+  SYNCLINE_SINK_SESSION_TIMEOUT_MS: int(6000).default(30_000),
   SYNCLINE_SINK_BULK_TIMEOUT_MS: int(100).default(30_000),
   SYNCLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -1,0 +1,44 @@
+// The end state every scenario asserts: Elasticsearch holds exactly PostgreSQL's rows, with the
+// same fields and the same versions, and nothing else.
+import type { Client } from '@elastic/elasticsearch';
+import type pg from 'pg';
+import { type Collection, rowToDocument } from '@syncline/schema';
+
+export interface Drift {
+  missing: string[];
+  orphaned: string[];
+  different: string[];
+}
+
+export async function compareEsWithPg(es: Client, pool: pg.Pool, c: Collection): Promise<Drift> {
+  const { rows } = await pool.query<Record<string, unknown>>(`select * from "${c.table}"`);
+  await es.indices.refresh({ index: c.index.alias });
+  const docs = new Map<string, { version: number; source: unknown }>();
+  let res = await es.search({
+    index: c.index.alias,
+    size: 5000,
+    version: true,
+    scroll: '1m',
+    query: { match_all: {} },
+  });
+  while (res.hits.hits.length > 0) {
+    for (const h of res.hits.hits) docs.set(h._id!, { version: h._version!, source: h._source });
+    res = await es.scroll({ scroll_id: res._scroll_id!, scroll: '1m' });
+  }
+  if (res._scroll_id) await es.clearScroll({ scroll_id: res._scroll_id }).catch(() => {});
+  const drift: Drift = { missing: [], orphaned: [], different: [] };
+  for (const row of rows) {
+    const id = String(row[c.primaryKey]);
+    const doc = docs.get(id);
+    docs.delete(id);
+    if (!doc) drift.missing.push(id);
+    else if (
+      doc.version !== Number(row.syncline_version) ||
+      JSON.stringify(doc.source) !== JSON.stringify(rowToDocument(c, row))
+    ) {
+      drift.different.push(id);
+    }
+  }
+  drift.orphaned = [...docs.keys()];
+  return drift;
+}

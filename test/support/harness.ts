@@ -1,0 +1,73 @@
+// A pipeline in a test: the write API and its relay in-process, sinks as real child processes.
+import type { FastifyInstance } from 'fastify';
+import { createLogger, createMetricsRegistry } from '@syncline/core';
+import { ensureTopics, migrate, type OutboxRelay } from '@syncline/outbox';
+import type { Collection } from '@syncline/schema';
+import { type Namespace, type RunningService, spawnService } from '@syncline/testkit';
+import { buildApp, buildRelay } from '@syncline/write-api';
+import { namespacedDeclaration, serviceEnv } from './pipeline.ts';
+
+export interface Harness {
+  app: FastifyInstance;
+  relay: OutboxRelay;
+  collection: Collection;
+  sinkEnv: Record<string, string>;
+  sinks: RunningService[];
+  startSink(extraEnv?: Record<string, string>): Promise<RunningService>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Promise<Harness> {
+  const { declaration, path } = namespacedDeclaration(ns, partitions);
+  await migrate(ns.pool, declaration);
+  await ensureTopics(ns.kafka, declaration);
+  const log = createLogger('harness', 'silent');
+  const registry = createMetricsRegistry('harness', false);
+  const relay = buildRelay({
+    pgUrl: ns.pgUrl,
+    kafka: ns.kafka,
+    declaration,
+    log,
+    registry,
+    compression: 'none',
+    relayId: `${ns.name}-relay`,
+  });
+  relay.start();
+  const app = await buildApp({
+    config: {
+      SYNCLINE_API_KEYS: [],
+      SYNCLINE_BODY_LIMIT_BYTES: 1 << 20,
+      SYNCLINE_BULK_MAX_OPERATIONS: 1000,
+      SYNCLINE_WAIT_INDEXED_MAX_MS: 5000,
+    },
+    declaration,
+    pool: ns.pool,
+    log,
+    registry,
+    afterCommit: () => relay.wake(),
+  });
+  const sinkEnv = {
+    ...serviceEnv(ns, path),
+    SYNCLINE_SINK_MAX_DOCS: '200',
+    SYNCLINE_SINK_RETRY_MAX_MS: '2000',
+    SYNCLINE_SINK_SESSION_TIMEOUT_MS: '6000',
+  };
+  const sinks: RunningService[] = [];
+  return {
+    app,
+    relay,
+    collection: declaration.collections[0]!,
+    sinkEnv,
+    sinks,
+    async startSink(extraEnv = {}) {
+      const s = await spawnService(`sink-${sinks.length}`, 'services/es-sink/src/main.ts', { ...sinkEnv, ...extraEnv });
+      sinks.push(s);
+      return s;
+    },
+    async close() {
+      await Promise.all(sinks.map((s) => s.kill('SIGKILL')));
+      await app.close();
+      await relay.stop();
+    },
+  };
+}
