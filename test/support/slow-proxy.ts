@@ -2,7 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 
-export async function startSlowProxy(target: string, delayMs: number): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+export async function startSlowProxy(
+  target: string,
+  delayMs: number,
+): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
   const to = new URL(target);
   let count = 0;
   const server: Server = createServer((req, res) => {
