@@ -3,7 +3,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type pg from 'pg';
 import { Counter, Histogram, type Logger, type Registry, SynclineError } from '@syncline/core';
 import { OutboxWriter } from '@syncline/outbox';
@@ -32,7 +32,7 @@ export async function buildApp(deps: WriteApiDeps): Promise<FastifyInstance> {
   const { config, log } = deps;
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.SYNCLINE_BODY_LIMIT_BYTES,
     return503OnClosing: true,
   });

@@ -1,0 +1,34 @@
+// Shared benchmark plumbing: the machine's description, timing, and writing results next to it.
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '@syncline/testkit';
+
+export function machine(): string {
+  const pg = execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-tAc', 'show server_version'])
+    .toString()
+    .trim();
+  return [
+    `- CPU: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+    `- memory: ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    `- Node.js ${process.version}, PostgreSQL ${pg}, Kafka 3.9.2 (local KRaft), Elasticsearch 9.5.0 (integ-test distribution, 1 GiB heap)`,
+    '- everything (load generator, services, PostgreSQL, Kafka, Elasticsearch) on the same machine',
+  ].join('\n');
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - start, value };
+}
+
+export function writeResult(name: string, markdown: string): void {
+  const dir = join(REPO_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const text = `# ${name} — ${new Date().toISOString()}\n\n${machine()}\n\n${markdown}\n`;
+  writeFileSync(join(dir, `${name}.md`), text);
+  console.log(text);
+}
+
+export const rate = (n: number, ms: number) => Math.round((n * 1000) / ms);

@@ -1,0 +1,188 @@
+// Sink benchmark (issue 4), each figure against baselines measured in the same run:
+//   drain a pre-filled topic of N events into Elasticsearch with the sink, versus
+//   (a) the ceiling: the same documents sent from memory with the client's bulk helper into an index
+//       with the same settings, and (b) the naive way: one awaited index call per event.
+// Then the end-to-end commit-to-indexed latency at a steady 500 writes/s.
+// Usage: ./dev bench sink [--events 200000] [--naive 3000] [--seconds 20]
+import { Client as EsClient } from '@elastic/elasticsearch';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { createLogger, createMetricsRegistry } from '@syncline/core';
+import { buildSink, indexMappings, indexSettings } from '@syncline/es-sink';
+import { ensureTopics } from '@syncline/outbox';
+import { EventCodec, SCHEMA_HEADER, withNamespace } from '@syncline/schema';
+import { createNamespace, startServices } from '@syncline/testkit';
+import { demoDeclaration } from '../test/support/pipeline.ts';
+import { startHarness } from '../test/support/harness.ts';
+import { rate, timed, writeResult } from './common.ts';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const EVENTS = arg('events', 200_000);
+const NAIVE = arg('naive', 3000);
+const SECONDS = arg('seconds', 20);
+const sinkConfig = {
+  SYNCLINE_SINK_CONCURRENCY: 6,
+  SYNCLINE_SINK_MAX_DOCS: 2000,
+  SYNCLINE_SINK_MAX_BYTES: 5 << 20,
+  SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION: 2 << 20,
+  SYNCLINE_SINK_FETCH_MAX_BYTES: 20 << 20,
+  SYNCLINE_SINK_RETRY_INITIAL_MS: 100,
+  SYNCLINE_SINK_RETRY_MAX_MS: 5000,
+  SYNCLINE_SINK_BULK_TIMEOUT_MS: 60_000,
+  SYNCLINE_SINK_SESSION_TIMEOUT_MS: 30_000,
+};
+
+const { services } = await startServices();
+const ns = await createNamespace(services, 'benchsink');
+const es = new EsClient({ node: services.esUrl });
+try {
+  const declaration = withNamespace(demoDeclaration, { topicPrefix: ns.topicPrefix, indexPrefix: ns.indexPrefix });
+  const c = { ...declaration.collections[0]!, partitions: 6 };
+  const decl = { collections: [c] };
+  const kafka = new Kafka({ clientId: 'bench', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
+  await ensureTopics(kafka, decl);
+  const codec = new EventCodec(c);
+  const now = Date.now();
+  const events = Array.from({ length: EVENTS }, (_, i) => ({
+    collection: 'products',
+    id: `p-${i}`,
+    op: 'UPSERT' as const,
+    version: i + 1,
+    committedAt: now,
+    document: {
+      name: `Product ${i}`,
+      description: 'A product used by the sink benchmark, with a description of moderate length.',
+      price: i % 1000,
+      tags: ['bench', `t${i % 10}`],
+      in_stock: i % 2 === 0,
+      updated_at: new Date(now + i).toISOString(),
+    },
+  }));
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  for (let i = 0; i < EVENTS; i += 5000) {
+    await producer.send({
+      topic: c.topic,
+      acks: -1,
+      messages: events
+        .slice(i, i + 5000)
+        .map((e) => ({
+          key: codec.encodeKey(e.id),
+          value: codec.encode(e),
+          headers: { [SCHEMA_HEADER]: codec.fingerprint },
+        })),
+    });
+  }
+  await producer.disconnect();
+
+  // The ceiling: bulk helper, from memory, into an index with the collection's settings and mapping.
+  const ceilingIndex = `${ns.indexPrefix}ceiling`;
+  await es.indices.create({ index: ceilingIndex, settings: indexSettings(c), mappings: indexMappings(c) as never });
+  const ceiling = await timed(() =>
+    es.helpers.bulk({
+      datasource: events,
+      flushBytes: 5 << 20,
+      concurrency: 6,
+      onDocument: (e) => [
+        { index: { _index: ceilingIndex, _id: e.id, version: e.version, version_type: 'external' } },
+        e.document,
+      ],
+    }),
+  );
+
+  // Syncline's sink draining the topic.
+  const registry = createMetricsRegistry('bench-sink', false);
+  const sink = await buildSink({
+    config: { ...sinkConfig, SYNCLINE_SINK_GROUP: `${ns.groupPrefix}sink` },
+    declaration: decl,
+    kafka,
+    es,
+    log: createLogger('bench', 'silent'),
+    registry,
+  });
+  const drain = await timed(async () => {
+    await sink.start();
+    for (;;) {
+      const v = (await registry.getSingleMetric('syncline_sink_documents_indexed_total')!.get()).values.reduce(
+        (s, x) => s + x.value,
+        0,
+      );
+      if (v >= EVENTS) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  await sink.stop();
+
+  // The naive baseline: one awaited index call per event.
+  const naiveIndex = `${ns.indexPrefix}naive`;
+  await es.indices.create({ index: naiveIndex, settings: indexSettings(c), mappings: indexMappings(c) as never });
+  const naive = await timed(async () => {
+    for (const e of events.slice(0, NAIVE)) {
+      await es.index({
+        index: naiveIndex,
+        id: e.id,
+        version: e.version,
+        version_type: 'external',
+        document: e.document,
+      });
+    }
+  });
+
+  // End to end at a steady 500 writes/s: write API + relay in-process, one sink process.
+  const h = await startHarness({
+    ...ns,
+    topicPrefix: `${ns.topicPrefix}e2e.`,
+    indexPrefix: `${ns.indexPrefix}e2e-`,
+  } as typeof ns);
+  const sinkProc = await h.startSink();
+  const target = 500;
+  let sent = 0;
+  const start = Date.now();
+  const inflight: Promise<unknown>[] = [];
+  while (Date.now() - start < SECONDS * 1000) {
+    const due = Math.floor(((Date.now() - start) / 1000) * target);
+    while (sent < due) {
+      const i = sent++;
+      inflight.push(
+        h.app.inject({
+          method: 'PUT',
+          url: `/v1/collections/products/documents/l-${i % 5000}`,
+          payload: { name: `L ${i}`, price: i },
+        }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await Promise.all(inflight);
+  await new Promise((r) => setTimeout(r, 3000));
+  const metrics = await (await fetch(`http://127.0.0.1:${sinkProc.port}/metrics`)).text();
+  await h.close();
+  const buckets = [
+    ...metrics.matchAll(/syncline_sink_commit_to_indexed_seconds_bucket\{le="([^"]+)"[^}]*\} (\d+)/g),
+  ].map((m) => ({ le: m[1]!, n: Number(m[2]) }));
+  const total = buckets.at(-1)?.n ?? 0;
+  const quantile = (q: number) => buckets.find((b) => b.n >= q * total)?.le ?? 'n/a';
+
+  const sinkRate = rate(EVENTS, drain.ms);
+  const ceilingRate = rate(EVENTS, ceiling.ms);
+  const naiveRate = rate(NAIVE, naive.ms);
+  writeResult(
+    'sink',
+    `Command: \`./dev bench sink --events ${EVENTS} --naive ${NAIVE} --seconds ${SECONDS}\`
+
+| measure | docs/s | ratio | target |
+|---|---|---|---|
+| sink drains ${EVENTS} events (6 partitions, 1 instance) | ${sinkRate} | | |
+| ceiling: bulk helper from memory, same settings | ${ceilingRate} | sink / ceiling = ${(sinkRate / ceilingRate).toFixed(2)} | ≥ 0.85 |
+| naive: one awaited index call per event (${NAIVE} events) | ${naiveRate} | sink / naive = ${(sinkRate / naiveRate).toFixed(1)}× | ≥ 10× |
+
+End to end at ${target} writes/s for ${SECONDS} s (${sent} writes; write API + relay + one sink process):
+commit-to-indexed p50 ≤ ${quantile(0.5)} s, p99 ≤ ${quantile(0.99)} s (upper bounds of the sink's histogram buckets; ${total} observations).`,
+  );
+} finally {
+  await es.close();
+  await ns.cleanup();
+}
+process.exit(0);
