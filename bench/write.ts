@@ -3,7 +3,7 @@
 //   b. _bulk rows/s                      vs  COPY of the same rows into the same table
 //   c. relay draining 200k outbox events vs  a bare kafkajs producer sending the same messages
 // Usage: ./dev bench write [--seconds 10] [--events 200000]
-import { Kafka, logLevel } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -68,7 +68,7 @@ try {
     SYNCLINE_COLLECTIONS: path,
     SYNCLINE_EMBEDDED_RELAY: 'false',
     SYNCLINE_PG_POOL_SIZE: String(CONCURRENCY),
-    SYNCLINE_LOG_LEVEL: 'warn',
+    SYNCLINE_LOG_LEVEL: 'info',
     SYNCLINE_API_KEYS: '',
   });
   const base = `http://127.0.0.1:${api.port}/v1/collections/products`;
@@ -187,7 +187,7 @@ try {
       await producer.send({
         topic: `${c.topic}.bare`,
         acks: -1,
-        compression: 2,
+        compression: CompressionTypes.GZIP,
         messages: messages.slice(i, i + 2000),
       });
     }

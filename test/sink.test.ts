@@ -135,6 +135,7 @@ describe('Elasticsearch sink', () => {
           tags: { type: 'keyword' },
           in_stock: { type: 'boolean' },
           updated_at: { type: 'date' },
+          syncline_id: { type: 'keyword' },
         },
       },
       settings: { number_of_replicas: 0 },

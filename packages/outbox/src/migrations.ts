@@ -2,7 +2,7 @@
 // New fields in the declaration become new nullable columns; nothing is ever dropped here.
 import type pg from 'pg';
 import type { Declaration } from '@syncline/schema';
-import { createTableSql, OUTBOX_TABLE, pgType, q, VERSION_SEQUENCE } from './sql.ts';
+import { createTableSql, OUTBOX_TABLE, pgType, q, VERSION_COLUMN, VERSION_SEQUENCE } from './sql.ts';
 
 const MIGRATION_LOCK = 7_300_001;
 
@@ -23,6 +23,8 @@ export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<
     )`);
     for (const c of declaration.collections) {
       await client.query(createTableSql(c));
+      // Tables that predate Syncline get a version column; backfill gives every row a real version.
+      await client.query(`alter table ${q(c.table)} add column if not exists ${q(VERSION_COLUMN)} bigint not null default 0`);
       for (const [name, field] of Object.entries(c.fields)) {
         await client.query(`alter table ${q(c.table)} add column if not exists ${q(name)} ${pgType(field)}`);
       }

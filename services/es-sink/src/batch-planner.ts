@@ -2,6 +2,7 @@
 // id survives (an older event in the same batch could never win anyway), and chunks are bounded
 // by document count and bytes.
 import type { ChangeEvent } from '@syncline/schema';
+import { ID_FIELD } from './index-manager.ts';
 
 export interface PlannedEvent {
   event: ChangeEvent;
@@ -27,7 +28,7 @@ export function planChunks(
   let current: PlannedEvent[] = [];
   let bytes = 0;
   for (const event of newestPerId(events)) {
-    const source = event.op === 'UPSERT' ? JSON.stringify(event.document) : null;
+    const source = event.op === 'UPSERT' ? JSON.stringify({ ...event.document, [ID_FIELD]: event.id }) : null;
     const size = (source?.length ?? 0) + event.id.length + 100;
     if (current.length > 0 && (current.length >= maxDocs || bytes + size > maxBytes)) {
       chunks.push(current);

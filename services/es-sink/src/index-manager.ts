@@ -25,10 +25,18 @@ function fieldMapping(f: FieldDeclaration): Record<string, unknown> {
   }
 }
 
+/** A keyword copy of the document id, sortable (unlike _id) and kept out of _source: reconcile
+ *  streams Elasticsearch in id order through it. The sink adds it to every document. */
+export const ID_FIELD = 'syncline_id';
+
 export function indexMappings(c: Collection): Record<string, unknown> {
   return {
     dynamic: 'strict',
-    properties: Object.fromEntries(Object.entries(c.fields).map(([name, f]) => [name, fieldMapping(f)])),
+    _source: { excludes: [ID_FIELD] },
+    properties: {
+      ...Object.fromEntries(Object.entries(c.fields).map(([name, f]) => [name, fieldMapping(f)])),
+      [ID_FIELD]: { type: 'keyword' },
+    },
   };
 }
 

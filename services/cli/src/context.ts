@@ -1,0 +1,90 @@
+// What every CLI command needs, built once from the validated configuration.
+import { Client as EsClient } from '@elastic/elasticsearch';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { loadConfig as load, SynclineError } from '@syncline/core';
+import { type Collection, type Declaration, findCollection, loadDeclaration } from '@syncline/schema';
+import { z } from 'zod';
+
+export const configSchema = z.object({
+  SYNCLINE_PG_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/syncline'),
+  SYNCLINE_KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((s) => s.split(',').map((b) => b.trim())),
+  SYNCLINE_ES_URL: z.string().url().default('http://127.0.0.1:9200'),
+  SYNCLINE_COLLECTIONS: z.string().default('syncline.collections.json'),
+  SYNCLINE_SINK_GROUP: z.string().default('syncline-es-sink'),
+});
+
+export interface Context {
+  declaration: Declaration;
+  pool: pg.Pool;
+  kafka: Kafka;
+  es: EsClient;
+  sinkGroup: string;
+  collection(name: string | undefined): Collection;
+  close(): Promise<void>;
+}
+
+export function createContext(env: Record<string, string | undefined>): Context {
+  const config = load(configSchema, env);
+  const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
+  const pool = new pg.Pool({ connectionString: config.SYNCLINE_PG_URL, max: 4 });
+  const kafka = new Kafka({ clientId: 'syncline-cli', brokers: config.SYNCLINE_KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  const es = new EsClient({ node: config.SYNCLINE_ES_URL });
+  return {
+    declaration,
+    pool,
+    kafka,
+    es,
+    sinkGroup: config.SYNCLINE_SINK_GROUP,
+    collection(name) {
+      if (!name) throw new SynclineError('SYNC_USAGE', 'name a collection');
+      const c = findCollection(declaration, name);
+      if (!c) {
+        throw new SynclineError('SYNC_UNKNOWN_COLLECTION', `no collection '${name}' (declared: ${declaration.collections.map((x) => x.name).join(', ')})`);
+      }
+      return c;
+    },
+    async close() {
+      await pool.end();
+      await es.close();
+    },
+  };
+}
+
+/** A session-level advisory lock that makes an operation exclusive per collection. */
+export async function withExclusiveLock<T>(pool: pg.Pool, name: string, fn: () => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    const { rows } = await client.query<{ ok: boolean }>(
+      "select pg_try_advisory_lock(hashtextextended(current_schema() || ':' || $1, 0)) as ok",
+      [name],
+    );
+    if (!rows[0]!.ok) throw new SynclineError('SYNC_LOCKED', `another '${name}' is running`);
+    try {
+      return await fn();
+    } finally {
+      await client.query("select pg_advisory_unlock(hashtextextended(current_schema() || ':' || $1, 0))", [name]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/** Progress on stderr for long work: done/total, rate and ETA; silent when not a terminal or --json. */
+export function progress(label: string, total: number, enabled: boolean) {
+  const start = Date.now();
+  let last = 0;
+  return (done: number) => {
+    if (!enabled || Date.now() - last < 250) return;
+    last = Date.now();
+    const secs = (Date.now() - start) / 1000;
+    const perSec = done / Math.max(secs, 0.001);
+    const eta = total > done && perSec > 0 ? Math.ceil((total - done) / perSec) : 0;
+    const width = 30;
+    const filled = total ? Math.min(width, Math.round((done / total) * width)) : 0;
+    process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${Math.round(perSec)}/s ETA ${eta}s   `);
+  };
+}

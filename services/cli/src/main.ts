@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// The syncline command. Exit codes: 0 done (and, for reconcile, no drift left), 1 failed,
+// 2 usage, 3 another run holds the lock, 4 reconcile found drift and did not repair it.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { isSynclineError, SynclineError } from '@syncline/core';
+import { OutboxWriter } from '@syncline/outbox';
+import { backfill } from './backfill.ts';
+import { createContext, progress } from './context.ts';
+import { listDeadLetters, replayDeadLetters } from './dlq.ts';
+import { driftCount, reconcile } from './reconcile.ts';
+import { reindex } from './reindex.ts';
+import { status } from './status.ts';
+
+const HELP: Record<string, string> = {
+  '': `usage: syncline <command> [options]
+
+commands:
+  status                        per collection: rows, outbox backlog, topic, lag, index, dead letters
+  reindex <collection>          rebuild the index from the compacted topic; swap the alias (zero downtime)
+  backfill <collection>         publish every existing row through the outbox (resumable)
+  reconcile <collection>        report drift between PostgreSQL and Elasticsearch; --repair fixes it
+  dlq list <collection>         dead letters with their reasons
+  dlq replay <collection>       re-emit dead-lettered documents through the outbox
+
+options for every command: --json (machine output), --help
+environment: SYNCLINE_PG_URL, SYNCLINE_KAFKA_BROKERS, SYNCLINE_ES_URL, SYNCLINE_COLLECTIONS, SYNCLINE_SINK_GROUP
+exit codes: 0 ok, 1 failed, 2 usage, 3 locked by another run, 4 drift found (reconcile without --repair)`,
+  status: 'usage: syncline status [--json]',
+  reindex: 'usage: syncline reindex <collection> [--grace-seconds N (default 3600)] [--json]',
+  backfill: 'usage: syncline backfill <collection> [--chunk N (default 1000)] [--rate ROWS_PER_SECOND] [--json]',
+  reconcile: 'usage: syncline reconcile <collection> [--repair] [--report FILE.json] [--json]',
+  dlq: 'usage: syncline dlq list|replay <collection> [--json]',
+};
+
+const EXIT = { ok: 0, failed: 1, usage: 2, locked: 3, drift: 4 } as const;
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      repair: { type: 'boolean', default: false },
+      report: { type: 'string' },
+      chunk: { type: 'string' },
+      rate: { type: 'string' },
+      'grace-seconds': { type: 'string' },
+    },
+  });
+  const [command = '', ...rest] = positionals;
+  if (values.help || command === '' || command === 'help') {
+    console.log(HELP[command === 'help' ? '' : command] ?? HELP['']);
+    return command === '' && !values.help ? EXIT.usage : EXIT.ok;
+  }
+  if (!(command in HELP)) throw new SynclineError('SYNC_USAGE', `unknown command '${command}'\n${HELP['']}`);
+  const number = (name: string, v: string | undefined, fallback: number) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new SynclineError('SYNC_USAGE', `--${name} must be a non-negative number`);
+    return n;
+  };
+  const interactive = process.stderr.isTTY && !values.json;
+  const out = (human: string, machine: unknown) => console.log(values.json ? JSON.stringify(machine, null, 2) : human);
+
+  const ctx = createContext(process.env);
+  try {
+    switch (command) {
+      case 'status': {
+        const rows = await status(ctx);
+        out(
+          rows
+            .map(
+              (r) =>
+                `${r.collection}: ${r.postgresRows} rows, outbox backlog ${r.outboxBacklog}, topic ${r.topicEvents} events, sink lag ${r.consumerLag}, index ${r.indexDocuments} docs (alias -> ${r.aliasTarget ?? 'none'}), dead letters ${r.deadLetters}`,
+            )
+            .join('\n'),
+          rows,
+        );
+        return EXIT.ok;
+      }
+      case 'reindex': {
+        const c = ctx.collection(rest[0]);
+        const r = await reindex(ctx.pool, ctx.kafka, ctx.es, c, {
+          graceSeconds: number('grace-seconds', values['grace-seconds'], 3600),
+          onProgress: progress(`reindex ${c.name}`, 0, interactive),
+        });
+        out(`${r.collection}: ${r.resumed ? 'resumed and ' : ''}rebuilt ${r.to} from ${r.events} events (${r.documents} documents); alias ${c.index.alias} -> ${r.to}${r.from ? ` (was ${r.from}, retired)` : ''}${r.deleted.length ? `; deleted ${r.deleted.join(', ')}` : ''}`, r);
+        return EXIT.ok;
+      }
+      case 'backfill': {
+        const c = ctx.collection(rest[0]);
+        const bar = progress(`backfill ${c.name}`, 0, interactive);
+        const r = await backfill(ctx.pool, ctx.declaration, c, {
+          chunk: number('chunk', values.chunk, 1000) || 1000,
+          rate: number('rate', values.rate, 0),
+          onProgress: (done, total) => bar(done),
+        });
+        out(`${c.name}: published ${r.emitted} of ${r.total} rows through the outbox`, r);
+        return EXIT.ok;
+      }
+      case 'reconcile': {
+        const c = ctx.collection(rest[0]);
+        const r = await reconcile(ctx.pool, ctx.es, ctx.declaration, c, { repair: values.repair });
+        if (values.report) writeFileSync(values.report, JSON.stringify(r, null, 2));
+        const drift = driftCount(r);
+        out(
+          `${c.name}: checked ${r.checked.postgres} rows and ${r.checked.elasticsearch} documents; missing ${r.missing.length}, stale ${r.stale.length}, orphaned ${r.orphaned.length}, diverged ${r.diverged.length}, ahead ${r.ahead.length}${values.repair ? `; repaired ${r.repaired} through the outbox` : ''}`,
+          r,
+        );
+        return drift > 0 && !values.repair ? EXIT.drift : EXIT.ok;
+      }
+      case 'dlq': {
+        const [action, name] = rest;
+        const c = ctx.collection(name);
+        if (action === 'list') {
+          const letters = await listDeadLetters(ctx.kafka, c);
+          out(letters.map((l) => `${l.at} ${l.id} ${l.errorType}: ${l.reason} (from ${l.source})`).join('\n') || 'no dead letters', letters);
+          return EXIT.ok;
+        }
+        if (action === 'replay') {
+          const n = await replayDeadLetters(ctx.kafka, ctx.pool, new OutboxWriter(ctx.declaration), c);
+          out(`${c.name}: re-emitted ${n} dead-lettered documents through the outbox`, { replayed: n });
+          return EXIT.ok;
+        }
+        throw new SynclineError('SYNC_USAGE', HELP.dlq!);
+      }
+      default:
+        throw new SynclineError('SYNC_USAGE', HELP['']!);
+    }
+  } finally {
+    await ctx.close();
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    if (isSynclineError(err)) {
+      console.error(`syncline: ${err.message}`);
+      process.exit(err.code === 'SYNC_USAGE' ? EXIT.usage : err.code === 'SYNC_LOCKED' ? EXIT.locked : EXIT.failed);
+    }
+    console.error(`syncline: ${(err as Error).message ?? err}`);
+    process.exit(EXIT.failed);
+  },
+);

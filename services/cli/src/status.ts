@@ -1,0 +1,61 @@
+// `syncline status`: one line of facts per collection, from PostgreSQL, Kafka and Elasticsearch.
+import { deadLetterTopic } from '@syncline/es-sink';
+import { OUTBOX_TABLE } from '@syncline/outbox';
+import type { Context } from './context.ts';
+
+export interface CollectionStatus {
+  collection: string;
+  postgresRows: number;
+  outboxBacklog: number;
+  topicEvents: number;
+  consumerLag: number;
+  indexDocuments: number;
+  aliasTarget: string | null;
+  deadLetters: number;
+}
+
+export async function status(ctx: Context): Promise<CollectionStatus[]> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  try {
+    const topics = new Set(await admin.listTopics());
+    const out: CollectionStatus[] = [];
+    for (const c of ctx.declaration.collections) {
+      const rows = Number((await ctx.pool.query<{ n: string }>(`select count(*) as n from "${c.table}"`)).rows[0]!.n);
+      const backlog = Number(
+        (await ctx.pool.query<{ n: string }>(`select count(*) as n from ${OUTBOX_TABLE} where collection = $1`, [c.name])).rows[0]!.n,
+      );
+      let topicEvents = 0;
+      let lag = 0;
+      if (topics.has(c.topic)) {
+        const ends = await admin.fetchTopicOffsets(c.topic);
+        topicEvents = ends.reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+        const committed = (await admin.fetchOffsets({ groupId: ctx.sinkGroup, topics: [c.topic] }))[0]!.partitions;
+        lag = ends.reduce((s, p) => {
+          const at = Number(committed.find((x) => x.partition === p.partition)?.offset ?? -1);
+          return s + Number(p.high) - (at < 0 ? Number(p.low) : at);
+        }, 0);
+      }
+      let deadLetters = 0;
+      if (topics.has(deadLetterTopic(c.topic))) {
+        deadLetters = (await admin.fetchTopicOffsets(deadLetterTopic(c.topic))).reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+      }
+      const aliasExists = await ctx.es.indices.existsAlias({ name: c.index.alias });
+      const target = aliasExists ? (Object.keys(await ctx.es.indices.getAlias({ name: c.index.alias }))[0] ?? null) : null;
+      const docs = target ? (await ctx.es.count({ index: c.index.alias })).count : 0;
+      out.push({
+        collection: c.name,
+        postgresRows: rows,
+        outboxBacklog: backlog,
+        topicEvents,
+        consumerLag: lag,
+        indexDocuments: docs,
+        aliasTarget: target,
+        deadLetters,
+      });
+    }
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}
