@@ -54,7 +54,11 @@ export async function backfill(pool: pg.Pool, declaration: Declaration, c: Colle
       try {
         await client.query('begin');
         await writer.recordChange(client, c.name, ids);
-        await client.query('update syncline_backfill set last_id = $2, emitted = emitted + $3 where collection = $1', [c.name, ids.at(-1), ids.length]);
+        await client.query('update syncline_backfill set last_id = $2, emitted = emitted + $3 where collection = $1', [
+          c.name,
+          ids.at(-1),
+          ids.length,
+        ]);
         await client.query('commit');
       } catch (err) {
         await client.query('rollback').catch(() => {});

@@ -31,7 +31,11 @@ export function createContext(env: Record<string, string | undefined>): Context 
   const config = load(configSchema, env);
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
   const pool = new pg.Pool({ connectionString: config.SYNCLINE_PG_URL, max: 4 });
-  const kafka = new Kafka({ clientId: 'syncline-cli', brokers: config.SYNCLINE_KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'syncline-cli',
+    brokers: config.SYNCLINE_KAFKA_BROKERS,
+    logLevel: logLevel.NOTHING,
+  });
   const es = new EsClient({ node: config.SYNCLINE_ES_URL });
   return {
     declaration,
@@ -43,7 +47,10 @@ export function createContext(env: Record<string, string | undefined>): Context 
       if (!name) throw new SynclineError('SYNC_USAGE', 'name a collection');
       const c = findCollection(declaration, name);
       if (!c) {
-        throw new SynclineError('SYNC_UNKNOWN_COLLECTION', `no collection '${name}' (declared: ${declaration.collections.map((x) => x.name).join(', ')})`);
+        throw new SynclineError(
+          'SYNC_UNKNOWN_COLLECTION',
+          `no collection '${name}' (declared: ${declaration.collections.map((x) => x.name).join(', ')})`,
+        );
       }
       return c;
     },
@@ -85,6 +92,8 @@ export function progress(label: string, total: number, enabled: boolean) {
     const eta = total > done && perSec > 0 ? Math.ceil((total - done) / perSec) : 0;
     const width = 30;
     const filled = total ? Math.min(width, Math.round((done / total) * width)) : 0;
-    process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${Math.round(perSec)}/s ETA ${eta}s   `);
+    process.stderr.write(
+      `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${Math.round(perSec)}/s ETA ${eta}s   `,
+    );
   };
 }

@@ -86,7 +86,10 @@ async function run(argv: string[]): Promise<number> {
           graceSeconds: number('grace-seconds', values['grace-seconds'], 3600),
           onProgress: progress(`reindex ${c.name}`, 0, interactive),
         });
-        out(`${r.collection}: ${r.resumed ? 'resumed and ' : ''}rebuilt ${r.to} from ${r.events} events (${r.documents} documents); alias ${c.index.alias} -> ${r.to}${r.from ? ` (was ${r.from}, retired)` : ''}${r.deleted.length ? `; deleted ${r.deleted.join(', ')}` : ''}`, r);
+        out(
+          `${r.collection}: ${r.resumed ? 'resumed and ' : ''}rebuilt ${r.to} from ${r.events} events (${r.documents} documents); alias ${c.index.alias} -> ${r.to}${r.from ? ` (was ${r.from}, retired)` : ''}${r.deleted.length ? `; deleted ${r.deleted.join(', ')}` : ''}`,
+          r,
+        );
         return EXIT.ok;
       }
       case 'backfill': {
@@ -116,7 +119,11 @@ async function run(argv: string[]): Promise<number> {
         const c = ctx.collection(name);
         if (action === 'list') {
           const letters = await listDeadLetters(ctx.kafka, c);
-          out(letters.map((l) => `${l.at} ${l.id} ${l.errorType}: ${l.reason} (from ${l.source})`).join('\n') || 'no dead letters', letters);
+          out(
+            letters.map((l) => `${l.at} ${l.id} ${l.errorType}: ${l.reason} (from ${l.source})`).join('\n') ||
+              'no dead letters',
+            letters,
+          );
           return EXIT.ok;
         }
         if (action === 'replay') {

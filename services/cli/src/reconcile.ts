@@ -49,10 +49,13 @@ async function* pgRows(pool: pg.Pool, c: Collection): AsyncGenerator<Item> {
   const client = await pool.connect();
   try {
     await client.query('begin isolation level repeatable read read only');
-    await client.query(`declare syncline_reconcile cursor for select * from "${c.table}" order by "${c.primaryKey}" collate "C"`);
+    await client.query(
+      `declare syncline_reconcile cursor for select * from "${c.table}" order by "${c.primaryKey}" collate "C"`,
+    );
     for (;;) {
       const { rows } = await client.query<Record<string, unknown>>(`fetch ${PAGE} from syncline_reconcile`);
-      for (const r of rows) yield { id: String(r[c.primaryKey]), version: Number(r[VERSION_COLUMN]), doc: rowToDocument(c, r) };
+      for (const r of rows)
+        yield { id: String(r[c.primaryKey]), version: Number(r[VERSION_COLUMN]), doc: rowToDocument(c, r) };
       if (rows.length < PAGE) break;
     }
     await client.query('commit');
@@ -68,7 +71,7 @@ async function* esDocs(es: Client, c: Collection, unsorted: Item[]): AsyncGenera
       index: c.index.alias,
       size: PAGE,
       version: true,
-      sort: [{ [ID_FIELD]: { order: 'asc', missing: '_last' } }] as never,
+      sort: [{ [ID_FIELD]: { order: 'asc', missing: '_last', unmapped_type: 'keyword' } }] as never,
       ...(after ? { search_after: after as never } : {}),
       query: { match_all: {} },
     });
@@ -92,41 +95,60 @@ export async function reconcile(
   c: Collection,
   { repair = false, onProgress }: { repair?: boolean; onProgress?: (checked: number) => void } = {},
 ): Promise<DriftReport> {
-  const report: DriftReport = { collection: c.name, checked: { postgres: 0, elasticsearch: 0 }, missing: [], stale: [], orphaned: [], diverged: [], ahead: [], repaired: 0 };
+  const report: DriftReport = {
+    collection: c.name,
+    checked: { postgres: 0, elasticsearch: 0 },
+    missing: [],
+    stale: [],
+    orphaned: [],
+    diverged: [],
+    ahead: [],
+    repaired: 0,
+  };
   await es.indices.refresh({ index: c.index.alias });
   const unsorted: Item[] = [];
   const left = pgRows(pool, c);
   const right = esDocs(es, c, unsorted);
-  let a = await left.next();
-  let b = await right.next();
   const compare = (p: Item, e: Item) => {
     if (e.version < p.version) report.stale.push(p.id);
     else if (e.version > p.version) report.ahead.push(p.id);
     else if (canonical(e.doc) !== canonical(p.doc)) report.diverged.push(p.id);
   };
-  while (!a.done || !b.done) {
-    const order = a.done ? 1 : b.done ? -1 : byteOrder(a.value.id, b.value.id);
-    if (order < 0) {
-      report.missing.push(a.value!.id);
-      report.checked.postgres++;
-      a = await left.next();
-    } else if (order > 0) {
-      report.orphaned.push(b.value!.id);
-      report.checked.elasticsearch++;
-      b = await right.next();
-    } else {
-      compare(a.value!, b.value!);
-      report.checked.postgres++;
-      report.checked.elasticsearch++;
-      a = await left.next();
-      b = await right.next();
+  try {
+    let a = await left.next();
+    let b = await right.next();
+
+    while (!a.done || !b.done) {
+      const order = a.done ? 1 : b.done ? -1 : byteOrder(a.value.id, b.value.id);
+      if (order < 0) {
+        report.missing.push(a.value!.id);
+        report.checked.postgres++;
+        a = await left.next();
+      } else if (order > 0) {
+        report.orphaned.push(b.value!.id);
+        report.checked.elasticsearch++;
+        b = await right.next();
+      } else {
+        compare(a.value!, b.value!);
+        report.checked.postgres++;
+        report.checked.elasticsearch++;
+        a = await left.next();
+        b = await right.next();
+      }
+      onProgress?.(report.checked.postgres);
     }
-    onProgress?.(report.checked.postgres);
+  } finally {
+    // Release the PostgreSQL cursor's connection even when Elasticsearch failed midway.
+    await left.return(undefined);
+    await right.return(undefined);
   }
   // Documents without the sortable id were counted neither way yet: match them against rows.
   for (const e of unsorted) {
     report.checked.elasticsearch++;
-    const { rows } = await pool.query<Record<string, unknown>>(`select * from "${c.table}" where "${c.primaryKey}" = $1`, [e.id]);
+    const { rows } = await pool.query<Record<string, unknown>>(
+      `select * from "${c.table}" where "${c.primaryKey}" = $1`,
+      [e.id],
+    );
     const row = rows[0];
     if (!row) report.orphaned.push(e.id);
     else {

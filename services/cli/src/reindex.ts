@@ -13,7 +13,16 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
-import { ensureIndex, indexMappings, indexSettings, KafkaDeadLetterSink, physicalIndexName, SinkMetrics, SinkProcessor, EsBulkWriter } from '@syncline/es-sink';
+import {
+  ensureIndex,
+  indexMappings,
+  indexSettings,
+  KafkaDeadLetterSink,
+  physicalIndexName,
+  SinkMetrics,
+  SinkProcessor,
+  EsBulkWriter,
+} from '@syncline/es-sink';
 import type { Collection } from '@syncline/schema';
 import { withExclusiveLock } from './context.ts';
 
@@ -47,7 +56,14 @@ async function ensureState(pool: pg.Pool): Promise<void> {
 }
 
 /** Consumes the topic with `groupId` into `index` until every partition reached the end offsets seen now. */
-async function catchUp(kafka: Kafka, es: Client, c: Collection, index: string, groupId: string, onProgress?: (done: number, total: number) => void) {
+async function catchUp(
+  kafka: Kafka,
+  es: Client,
+  c: Collection,
+  index: string,
+  groupId: string,
+  onProgress?: (done: number, total: number) => void,
+) {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -112,12 +128,23 @@ async function catchUp(kafka: Kafka, es: Client, c: Collection, index: string, g
   }
 }
 
-export async function reindex(pool: pg.Pool, kafka: Kafka, es: Client, c: Collection, options: ReindexOptions = {}): Promise<ReindexResult> {
+export async function reindex(
+  pool: pg.Pool,
+  kafka: Kafka,
+  es: Client,
+  c: Collection,
+  options: ReindexOptions = {},
+): Promise<ReindexResult> {
   const alias = c.index.alias;
   return withExclusiveLock(pool, `reindex:${c.name}`, async () => {
     await ensureState(pool);
     await ensureIndex(es, c); // template from the current declaration; alias exists from here on
-    const state = (await pool.query<{ index: string; group_id: string }>('select index, group_id from syncline_reindex where collection = $1', [c.name])).rows[0];
+    const state = (
+      await pool.query<{ index: string; group_id: string }>(
+        'select index, group_id from syncline_reindex where collection = $1',
+        [c.name],
+      )
+    ).rows[0];
     const before = await currentTargets(es, alias);
     let index: string;
     let groupId: string;
@@ -129,7 +156,11 @@ export async function reindex(pool: pg.Pool, kafka: Kafka, es: Client, c: Collec
       const generation = Math.max(0, ...existing.map((n) => Number(n.slice(alias.length + 1)) || 0)) + 1;
       index = physicalIndexName(c, generation);
       groupId = `syncline-reindex.${c.name}.${index}`;
-      await pool.query('insert into syncline_reindex (collection, index, group_id) values ($1, $2, $3)', [c.name, index, groupId]);
+      await pool.query('insert into syncline_reindex (collection, index, group_id) values ($1, $2, $3)', [
+        c.name,
+        index,
+        groupId,
+      ]);
     }
     if (!(await es.indices.exists({ index }))) {
       await es.indices.create({
@@ -139,25 +170,28 @@ export async function reindex(pool: pg.Pool, kafka: Kafka, es: Client, c: Collec
       });
     }
     let events = await catchUp(kafka, es, c, index, groupId, options.onProgress);
-    await es.indices.putSettings({ index, settings: { refresh_interval: c.index.refreshInterval, number_of_replicas: c.index.replicas } });
+    await es.indices.putSettings({
+      index,
+      settings: { refresh_interval: c.index.refreshInterval, number_of_replicas: c.index.replicas },
+    });
     await es.indices.refresh({ index });
     await options.beforeSwap?.();
     const old = (await currentTargets(es, alias)).filter((n) => n !== index);
     await es.indices.updateAliases({
-      actions: [
-        ...old.map((n) => ({ remove: { index: n, alias } })),
-        { add: { index, alias, is_write_index: true } },
-      ],
+      actions: [...old.map((n) => ({ remove: { index: n, alias } })), { add: { index, alias, is_write_index: true } }],
     });
     events += await catchUp(kafka, es, c, index, groupId);
     await es.indices.refresh({ index });
 
     for (const n of old) {
-      await pool.query('insert into syncline_retired_index (index, collection) values ($1, $2) on conflict do nothing', [n, c.name]);
+      await pool.query(
+        'insert into syncline_retired_index (index, collection) values ($1, $2) on conflict do nothing',
+        [n, c.name],
+      );
     }
     const deleted: string[] = [];
     const due = await pool.query<{ index: string }>(
-      "select index from syncline_retired_index where collection = $1 and retired_at <= now() - make_interval(secs => $2)",
+      'select index from syncline_retired_index where collection = $1 and retired_at <= now() - make_interval(secs => $2)',
       [c.name, options.graceSeconds ?? 3600],
     );
     for (const { index: n } of due.rows) {
@@ -171,6 +205,14 @@ export async function reindex(pool: pg.Pool, kafka: Kafka, es: Client, c: Collec
     await admin.disconnect();
     await pool.query('delete from syncline_reindex where collection = $1', [c.name]);
     const documents = (await es.count({ index })).count;
-    return { collection: c.name, from: before.find((n) => n !== index) ?? null, to: index, events, documents, resumed, deleted };
+    return {
+      collection: c.name,
+      from: before.find((n) => n !== index) ?? null,
+      to: index,
+      events,
+      documents,
+      resumed,
+      deleted,
+    };
   });
 }

@@ -23,7 +23,11 @@ export async function status(ctx: Context): Promise<CollectionStatus[]> {
     for (const c of ctx.declaration.collections) {
       const rows = Number((await ctx.pool.query<{ n: string }>(`select count(*) as n from "${c.table}"`)).rows[0]!.n);
       const backlog = Number(
-        (await ctx.pool.query<{ n: string }>(`select count(*) as n from ${OUTBOX_TABLE} where collection = $1`, [c.name])).rows[0]!.n,
+        (
+          await ctx.pool.query<{ n: string }>(`select count(*) as n from ${OUTBOX_TABLE} where collection = $1`, [
+            c.name,
+          ])
+        ).rows[0]!.n,
       );
       let topicEvents = 0;
       let lag = 0;
@@ -38,10 +42,15 @@ export async function status(ctx: Context): Promise<CollectionStatus[]> {
       }
       let deadLetters = 0;
       if (topics.has(deadLetterTopic(c.topic))) {
-        deadLetters = (await admin.fetchTopicOffsets(deadLetterTopic(c.topic))).reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+        deadLetters = (await admin.fetchTopicOffsets(deadLetterTopic(c.topic))).reduce(
+          (s, p) => s + Number(p.high) - Number(p.low),
+          0,
+        );
       }
       const aliasExists = await ctx.es.indices.existsAlias({ name: c.index.alias });
-      const target = aliasExists ? (Object.keys(await ctx.es.indices.getAlias({ name: c.index.alias }))[0] ?? null) : null;
+      const target = aliasExists
+        ? (Object.keys(await ctx.es.indices.getAlias({ name: c.index.alias }))[0] ?? null)
+        : null;
       const docs = target ? (await ctx.es.count({ index: c.index.alias })).count : 0;
       out.push({
         collection: c.name,
