@@ -66,13 +66,11 @@ try {
     await producer.send({
       topic: c.topic,
       acks: -1,
-      messages: events
-        .slice(i, i + 5000)
-        .map((e) => ({
-          key: codec.encodeKey(e.id),
-          value: codec.encode(e),
-          headers: { [SCHEMA_HEADER]: codec.fingerprint },
-        })),
+      messages: events.slice(i, i + 5000).map((e) => ({
+        key: codec.encodeKey(e.id),
+        value: codec.encode(e),
+        headers: { [SCHEMA_HEADER]: codec.fingerprint },
+      })),
     });
   }
   await producer.disconnect();

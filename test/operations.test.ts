@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { backfill, reconcile, reindex } from '@syncline/cli';
 import { OutboxWriter } from '@syncline/outbox';
 import { type Collection, parseDeclaration } from '@syncline/schema';
-import { createNamespace, eventually, type Namespace, REPO_ROOT } from '@syncline/testkit';
+import { createNamespace, eventually, type Namespace, REPO_ROOT, spawnService } from '@syncline/testkit';
 import { withTransaction } from '@syncline/write-api';
 import { compareEsWithPg } from './support/compare.ts';
 import { type Harness, startHarness } from './support/harness.ts';
@@ -34,7 +34,10 @@ describe('operations: reindex, backfill, reconcile', () => {
   });
 
   const settled = () =>
-    eventually(async () => expect(await compareEsWithPg(es, ns.pool, h.collection)).toEqual(NONE), { timeoutMs: 90_000, intervalMs: 500 });
+    eventually(async () => expect(await compareEsWithPg(es, ns.pool, h.collection)).toEqual(NONE), {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
 
   const seed = async (n: number, prefix = 'doc') => {
     const writer = new OutboxWriter({ collections: [h.collection] });
@@ -46,7 +49,14 @@ describe('operations: reindex, backfill, reconcile', () => {
           Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({
             op: 'upsert' as const,
             id: `${prefix}-${String(i + k).padStart(6, '0')}`,
-            document: { name: `Item ${i + k}`, description: 'seeded', price: i + k, tags: ['seed'], in_stock: true, updated_at: null },
+            document: {
+              name: `Item ${i + k}`,
+              description: 'seeded',
+              price: i + k,
+              tags: ['seed'],
+              in_stock: true,
+              updated_at: null,
+            },
           })),
         ),
       );
@@ -77,7 +87,11 @@ describe('operations: reindex, backfill, reconcile', () => {
     let writing = true;
     const writeLoop = (async () => {
       for (let i = 0; writing; i++) {
-        await h.app.inject({ method: 'PUT', url: `/v1/collections/products/documents/live-${i % 300}`, payload: { name: `live ${i}`, price: i } });
+        await h.app.inject({
+          method: 'PUT',
+          url: `/v1/collections/products/documents/live-${i % 300}`,
+          payload: { name: `live ${i}`, price: i },
+        });
       }
     })();
 
@@ -85,7 +99,16 @@ describe('operations: reindex, backfill, reconcile', () => {
     expect(first.to).toMatch(/_000002$/);
     // The mapping changes in the declaration: name loses its keyword sub-field, tags become text.
     const changed: Collection = parseDeclaration({
-      collections: [{ ...h.collection, fields: { ...h.collection.fields, name: { ...h.collection.fields.name, search: 'text' }, tags: { ...h.collection.fields.tags, search: 'text' } } }],
+      collections: [
+        {
+          ...h.collection,
+          fields: {
+            ...h.collection.fields,
+            name: { ...h.collection.fields.name, search: 'text' },
+            tags: { ...h.collection.fields.tags, search: 'text' },
+          },
+        },
+      ],
     }).collections[0]!;
     const second = await reindex(ns.pool, ns.kafka, es, changed, { graceSeconds: 0 });
     expect(second.to).toMatch(/_000003$/);
@@ -111,7 +134,10 @@ describe('operations: reindex, backfill, reconcile', () => {
     await settled();
     const alias = h.collection.index.alias;
     const before = Object.keys(await es.indices.getAlias({ name: alias }));
-    const child = spawn(process.execPath, [`${REPO_ROOT}services/cli/src/main.ts`, 'reindex', 'products', '--json'], { env: { ...process.env, ...h.sinkEnv }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [`${REPO_ROOT}services/cli/src/main.ts`, 'reindex', 'products', '--json'], {
+      env: { ...process.env, ...h.sinkEnv },
+      stdio: 'ignore',
+    });
     const next = `${alias}_000002`;
     await eventually(
       async () => {
@@ -124,9 +150,13 @@ describe('operations: reindex, backfill, reconcile', () => {
     await new Promise((r) => child.once('exit', r));
     expect(Object.keys(await es.indices.getAlias({ name: alias }))).toEqual(before);
 
-    const { stdout } = await run(process.execPath, [`${REPO_ROOT}services/cli/src/main.ts`, 'reindex', 'products', '--json', '--grace-seconds', '0'], {
-      env: { ...process.env, ...h.sinkEnv },
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [`${REPO_ROOT}services/cli/src/main.ts`, 'reindex', 'products', '--json', '--grace-seconds', '0'],
+      {
+        env: { ...process.env, ...h.sinkEnv },
+      },
+    );
     const result = JSON.parse(stdout);
     expect(result).toMatchObject({ resumed: true, to: next });
     expect(Object.keys(await es.indices.getAlias({ name: alias }))).toEqual([next]);
@@ -142,15 +172,27 @@ describe('operations: reindex, backfill, reconcile', () => {
        from generate_series(1, $1::int) g`,
       [ROWS],
     );
-    const partial = await backfill(ns.pool, { collections: [h.collection] }, h.collection, { chunk: 5000, maxChunks: 4 });
-    expect(partial).toMatchObject({ emitted: 20_000, finished: false });
-    const { stdout } = await run(process.execPath, [`${REPO_ROOT}services/cli/src/main.ts`, 'backfill', 'products', '--chunk', '5000', '--json'], {
-      env: { ...process.env, ...h.sinkEnv },
+    const partial = await backfill(ns.pool, { collections: [h.collection] }, h.collection, {
+      chunk: 5000,
+      maxChunks: 4,
     });
+    expect(partial).toMatchObject({ emitted: 20_000, finished: false });
+    const { stdout } = await run(
+      process.execPath,
+      [`${REPO_ROOT}services/cli/src/main.ts`, 'backfill', 'products', '--chunk', '5000', '--json'],
+      {
+        env: { ...process.env, ...h.sinkEnv },
+      },
+    );
     expect(JSON.parse(stdout)).toMatchObject({ emitted: ROWS, total: ROWS, finished: true });
-    const { rows } = await ns.pool.query<{ n: string }>('select count(*) as n from products where syncline_version = 0');
+    const { rows } = await ns.pool.query<{ n: string }>(
+      'select count(*) as n from products where syncline_version = 0',
+    );
     expect(Number(rows[0]!.n)).toBe(0);
-    await eventually(async () => expect(await compareEsWithPg(es, ns.pool, h.collection)).toEqual(NONE), { timeoutMs: 180_000, intervalMs: 2000 });
+    await eventually(async () => expect(await compareEsWithPg(es, ns.pool, h.collection)).toEqual(NONE), {
+      timeoutMs: 180_000,
+      intervalMs: 2000,
+    });
   });
 
   it('reports injected drift exactly, repairs it through the outbox, and then reports none', async () => {
@@ -159,7 +201,11 @@ describe('operations: reindex, backfill, reconcile', () => {
     const alias = h.collection.index.alias;
     const index = Object.keys(await es.indices.getAlias({ name: alias }))[0]!;
     for (const id of ['doc-000010', 'doc-000020', 'doc-000030']) await es.delete({ index, id });
-    await es.index({ index, id: 'doc-000040', document: { name: 'edited by hand', price: 1, syncline_id: 'doc-000040' } });
+    await es.index({
+      index,
+      id: 'doc-000040',
+      document: { name: 'edited by hand', price: 1, syncline_id: 'doc-000040' },
+    });
     await es.index({ index, id: 'ghost-1', document: { name: 'orphan', price: 2, syncline_id: 'ghost-1' } });
     await es.index({ index, id: 'ghost-2', document: { name: 'orphan without the sortable id', price: 3 } });
     await ns.pool.query("update products set price = 999 where id = 'doc-000050'");
@@ -172,7 +218,10 @@ describe('operations: reindex, backfill, reconcile', () => {
     expect(report.diverged).toEqual(['doc-000050']);
     expect(report.stale).toEqual([]);
 
-    const cli = (args: string[]) => run(process.execPath, [`${REPO_ROOT}services/cli/src/main.ts`, ...args], { env: { ...process.env, ...h.sinkEnv } });
+    const cli = (args: string[]) =>
+      run(process.execPath, [`${REPO_ROOT}services/cli/src/main.ts`, ...args], {
+        env: { ...process.env, ...h.sinkEnv },
+      });
     // Without --repair, drift is exit code 4.
     await expect(cli(['reconcile', 'products', '--json'])).rejects.toMatchObject({ code: 4 });
     const repaired = JSON.parse((await cli(['reconcile', 'products', '--repair', '--json'])).stdout);
@@ -183,5 +232,28 @@ describe('operations: reindex, backfill, reconcile', () => {
     // Usage errors are exit code 2 with a message.
     await expect(cli(['reconcile'])).rejects.toMatchObject({ code: 2 });
     await expect(cli(['frobnicate'])).rejects.toMatchObject({ code: 2 });
+  });
+
+  it('runs reconcile on a schedule, exports drift as metrics and repairs it', async () => {
+    await seed(100);
+    await settled();
+    const index = Object.keys(await es.indices.getAlias({ name: h.collection.index.alias }))[0]!;
+    await es.delete({ index, id: 'doc-000007', refresh: true });
+    const service = await spawnService('reconcile-service', 'services/cli/src/main.ts', h.sinkEnv, {
+      args: ['reconcile-service', '--interval', '1', '--repair'],
+    });
+    try {
+      await eventually(async () => {
+        const metrics = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+        expect(metrics).toMatch(/syncline_reconcile_repaired_total\{[^}]*collection="products"[^}]*\} [1-9]/);
+      });
+      await settled();
+      await eventually(async () => {
+        const metrics = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+        expect(metrics).toMatch(/syncline_reconcile_drift\{[^}]*kind="missing"[^}]*\} 0/);
+      });
+    } finally {
+      await service.kill();
+    }
   });
 });

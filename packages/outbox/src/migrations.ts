@@ -24,7 +24,9 @@ export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<
     for (const c of declaration.collections) {
       await client.query(createTableSql(c));
       // Tables that predate Syncline get a version column; backfill gives every row a real version.
-      await client.query(`alter table ${q(c.table)} add column if not exists ${q(VERSION_COLUMN)} bigint not null default 0`);
+      await client.query(
+        `alter table ${q(c.table)} add column if not exists ${q(VERSION_COLUMN)} bigint not null default 0`,
+      );
       for (const [name, field] of Object.entries(c.fields)) {
         await client.query(`alter table ${q(c.table)} add column if not exists ${q(name)} ${pgType(field)}`);
       }

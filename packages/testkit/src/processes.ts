@@ -23,10 +23,10 @@ export async function spawnService(
   name: string,
   entry: string,
   env: Record<string, string>,
-  { timeoutMs = 60_000 } = {},
+  { timeoutMs = 60_000, args = [] as string[] } = {},
 ): Promise<RunningService> {
   mkdirSync(LOG_DIR, { recursive: true });
-  const child = spawn(process.execPath, [join(REPO_ROOT, entry)], {
+  const child = spawn(process.execPath, [join(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, SYNCLINE_HTTP_PORT: '0', SYNCLINE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,6 +15,8 @@ export const configSchema = z.object({
   SYNCLINE_ES_URL: z.string().url().default('http://127.0.0.1:9200'),
   SYNCLINE_COLLECTIONS: z.string().default('syncline.collections.json'),
   SYNCLINE_SINK_GROUP: z.string().default('syncline-es-sink'),
+  SYNCLINE_HTTP_HOST: z.string().default('127.0.0.1'),
+  SYNCLINE_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
 });
 
 export interface Context {
@@ -23,6 +25,7 @@ export interface Context {
   kafka: Kafka;
   es: EsClient;
   sinkGroup: string;
+  http: { host: string; port: number };
   collection(name: string | undefined): Collection;
   close(): Promise<void>;
 }
@@ -43,6 +46,7 @@ export function createContext(env: Record<string, string | undefined>): Context 
     kafka,
     es,
     sinkGroup: config.SYNCLINE_SINK_GROUP,
+    http: { host: config.SYNCLINE_HTTP_HOST, port: config.SYNCLINE_HTTP_PORT },
     collection(name) {
       if (!name) throw new SynclineError('SYNC_USAGE', 'name a collection');
       const c = findCollection(declaration, name);

@@ -10,6 +10,7 @@ import { createContext, progress } from './context.ts';
 import { listDeadLetters, replayDeadLetters } from './dlq.ts';
 import { driftCount, reconcile } from './reconcile.ts';
 import { reindex } from './reindex.ts';
+import { serveReconcile } from './serve.ts';
 import { status } from './status.ts';
 
 const HELP: Record<string, string> = {
@@ -20,6 +21,7 @@ commands:
   reindex <collection>          rebuild the index from the compacted topic; swap the alias (zero downtime)
   backfill <collection>         publish every existing row through the outbox (resumable)
   reconcile <collection>        report drift between PostgreSQL and Elasticsearch; --repair fixes it
+  reconcile-service             reconcile every collection every --interval seconds; drift as metrics
   dlq list <collection>         dead letters with their reasons
   dlq replay <collection>       re-emit dead-lettered documents through the outbox
 
@@ -31,6 +33,9 @@ exit codes: 0 ok, 1 failed, 2 usage, 3 locked by another run, 4 drift found (rec
   backfill: 'usage: syncline backfill <collection> [--chunk N (default 1000)] [--rate ROWS_PER_SECOND] [--json]',
   reconcile: 'usage: syncline reconcile <collection> [--repair] [--report FILE.json] [--json]',
   dlq: 'usage: syncline dlq list|replay <collection> [--json]',
+  'reconcile-service':
+    'usage: syncline reconcile-service [--interval SECONDS (default 300)] [--repair] [--port N (default 8083)]\n' +
+    'serves /healthz and /metrics (syncline_reconcile_drift{collection,kind}) on 127.0.0.1 (SYNCLINE_HTTP_HOST)',
 };
 
 const EXIT = { ok: 0, failed: 1, usage: 2, locked: 3, drift: 4 } as const;
@@ -47,6 +52,8 @@ async function run(argv: string[]): Promise<number> {
       chunk: { type: 'string' },
       rate: { type: 'string' },
       'grace-seconds': { type: 'string' },
+      interval: { type: 'string' },
+      port: { type: 'string' },
     },
   });
   const [command = '', ...rest] = positionals;
@@ -113,6 +120,15 @@ async function run(argv: string[]): Promise<number> {
           r,
         );
         return drift > 0 && !values.repair ? EXIT.drift : EXIT.ok;
+      }
+      case 'reconcile-service': {
+        await serveReconcile(ctx, {
+          intervalSeconds: number('interval', values.interval, 300) || 300,
+          repair: values.repair,
+          host: ctx.http.host,
+          port: number('port', values.port, ctx.http.port),
+        });
+        return EXIT.ok;
       }
       case 'dlq': {
         const [action, name] = rest;
