@@ -1,0 +1,103 @@
+// Operations benchmark (issue 5), each figure against a baseline measured in the same run:
+//   reindex docs/s rebuilding N documents from the topic  vs  the raw bulk ceiling (bulk helper from
+//   memory into an index with the same loading settings); and reconcile ids/s over N rows.
+// Usage: ./dev bench operations [--docs 500000]
+import { Client as EsClient } from '@elastic/elasticsearch';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { reconcile, reindex } from '@syncline/cli';
+import { ensureIndex, ID_FIELD, indexMappings, indexSettings } from '@syncline/es-sink';
+import { ensureTopics, migrate } from '@syncline/outbox';
+import { EventCodec, SCHEMA_HEADER, withNamespace } from '@syncline/schema';
+import { createNamespace, startServices } from '@syncline/testkit';
+import { demoDeclaration } from '../test/support/pipeline.ts';
+import { rate, timed, writeResult } from './common.ts';
+
+const i = process.argv.indexOf('--docs');
+const DOCS = i > 0 ? Number(process.argv[i + 1]) : 500_000;
+const BASE = Date.parse('2026-01-01T00:00:00Z');
+
+const { services } = await startServices();
+const ns = await createNamespace(services, 'benchops');
+const es = new EsClient({ node: services.esUrl });
+try {
+  const declaration = withNamespace(demoDeclaration, { topicPrefix: ns.topicPrefix, indexPrefix: ns.indexPrefix });
+  const c = declaration.collections[0]!;
+  await migrate(ns.pool, declaration);
+  const kafka = new Kafka({ clientId: 'bench', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
+  await ensureTopics(kafka, declaration);
+  await ensureIndex(es, c);
+  const doc = (n: number) => ({
+    name: `Product ${n}`,
+    description: 'A product used by the operations benchmark.',
+    price: n % 1000,
+    tags: ['bench', `t${n % 10}`],
+    in_stock: n % 2 === 0,
+    updated_at: new Date(BASE + n).toISOString(),
+  });
+  const id = (n: number) => `p-${String(n).padStart(7, '0')}`;
+
+  // The topic: one event per document, as the relay would have written them.
+  const codec = new EventCodec(c);
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  for (let n = 0; n < DOCS; n += 5000) {
+    await producer.send({
+      topic: c.topic,
+      acks: -1,
+      messages: Array.from({ length: Math.min(5000, DOCS - n) }, (_, k) => {
+        const e = { collection: 'products', id: id(n + k), op: 'UPSERT' as const, version: n + k + 1, committedAt: BASE, document: doc(n + k) };
+        return { key: codec.encodeKey(e.id), value: codec.encode(e), headers: { [SCHEMA_HEADER]: codec.fingerprint } };
+      }),
+    });
+  }
+  await producer.disconnect();
+  // The same rows in PostgreSQL, for reconcile.
+  await ns.pool.query(
+    `insert into products (id, name, description, price, tags, in_stock, updated_at, syncline_version)
+     select 'p-' || lpad(g::text, 7, '0'), 'Product ' || g, 'A product used by the operations benchmark.', g % 1000,
+            array['bench', 't' || (g % 10)], g % 2 = 0, '2026-01-01T00:00:00Z'::timestamptz + g * interval '1 millisecond', g + 1
+     from generate_series(0, $1::int - 1) g`,
+    [DOCS],
+  );
+
+  // The ceiling: the same documents from memory into an index with reindex's loading settings.
+  const ceilingIndex = `${ns.indexPrefix}ceiling`;
+  await es.indices.create({ index: ceilingIndex, settings: { ...indexSettings(c), refresh_interval: '-1', number_of_replicas: 0 }, mappings: indexMappings(c) as never });
+  const ceiling = await timed(() =>
+    es.helpers.bulk({
+      datasource: (async function* () {
+        for (let n = 0; n < DOCS; n++) yield { n };
+      })(),
+      flushBytes: 8 << 20,
+      concurrency: 3,
+      onDocument: ({ n }) => [
+        { index: { _index: ceilingIndex, _id: id(n), version: n + 1, version_type: 'external' } },
+        { ...doc(n), [ID_FIELD]: id(n) },
+      ],
+    }),
+  );
+  await es.indices.delete({ index: ceilingIndex });
+
+  const rebuilt = await timed(() => reindex(ns.pool, kafka, es, c, { graceSeconds: 0 }));
+  const checked = await timed(() => reconcile(ns.pool, es, declaration, c));
+  const drift = checked.value.missing.length + checked.value.stale.length + checked.value.orphaned.length + checked.value.diverged.length + checked.value.ahead.length;
+
+  const reindexRate = rate(DOCS, rebuilt.ms);
+  const ceilingRate = rate(DOCS, ceiling.ms);
+  writeResult(
+    'operations',
+    `Command: \`./dev bench operations --docs ${DOCS}\`
+
+| measure | figure | baseline (same run) | ratio | target |
+|---|---|---|---|---|
+| \`reindex\` rebuilds ${DOCS} documents from the topic (consume, bulk, settings, swap) | ${reindexRate} docs/s | ${ceilingRate} docs/s, bulk helper from memory, same loading settings | ${(reindexRate / ceilingRate).toFixed(2)} | ≥ 0.90 |
+| \`reconcile\` compares ${DOCS} rows with ${DOCS} documents (drift found: ${drift}) | ${rate(DOCS, checked.ms)} ids/s | | | |
+
+Reindex read ${rebuilt.value.events} events into ${rebuilt.value.to}; the time includes creating the index,
+restoring settings, refreshing and the alias swap.`,
+  );
+} finally {
+  await es.close();
+  await ns.cleanup();
+}
+process.exit(0);
