@@ -135,6 +135,9 @@ kafka_up() {
   ensure_port_free "$KAFKA_CONTROLLER_PORT" "kafka controller" "$KAFKA_PID"
   local java_home
   java_home="${SYNCLINE_KAFKA_JAVA_HOME:-$(find_java_home 17 21)}"
+  if [ -n "${SYNCLINE_KAFKA_JAVA_HOME:-}" ] && [ ! -x "$java_home/bin/java" ]; then
+    fail "SYNCLINE_KAFKA_JAVA_HOME=$java_home has no bin/java"
+  fi
   # Kafka 3.9 is tested on Java 17 and 21; newer JDKs removed the Subject API it relies on.
   [ -n "$java_home" ] || fail "Kafka $KAFKA_VERSION needs Java 17 or 21 and none was found in /usr/lib/jvm; set SYNCLINE_KAFKA_JAVA_HOME"
   kafka_provision
@@ -215,6 +218,9 @@ es_up() {
   ensure_port_free "$ES_PORT" elasticsearch "$pidf"
   ensure_port_free "$ES_TRANSPORT_PORT" "elasticsearch transport" "$pidf"
   local java_home="${SYNCLINE_ES_JAVA_HOME:-}"
+  if [ -n "$java_home" ] && [ ! -x "$java_home/bin/java" ]; then
+    fail "SYNCLINE_ES_JAVA_HOME=$java_home has no bin/java"
+  fi
   [ -n "$java_home" ] || java_home="$(find_java_home 21)"
   [ -n "$java_home" ] || fail "Elasticsearch $ES_VERSION needs Java 21 or newer and none was found in /usr/lib/jvm; set SYNCLINE_ES_JAVA_HOME"
   es_provision
