@@ -82,6 +82,8 @@ describe('operations: reindex, backfill, reconcile', () => {
         } catch (err) {
           failures.push((err as Error).message);
         }
+        // Yield to timers: a loop of instantly failing requests must never starve the test runner.
+        await new Promise((r) => setTimeout(r, 5));
       }
     })();
     let writing = true;
@@ -92,41 +94,50 @@ describe('operations: reindex, backfill, reconcile', () => {
           url: `/v1/collections/products/documents/live-${i % 300}`,
           payload: { name: `live ${i}`, price: i },
         });
+        await new Promise((r) => setTimeout(r, 2));
       }
     })();
+    const stopLoops = async () => {
+      writing = false;
+      searching = false;
+      await Promise.all([writeLoop, searchLoop]);
+    };
 
-    const first = await reindex(ns.pool, ns.kafka, es, h.collection, { graceSeconds: 0 });
-    expect(first.to).toMatch(/_000002$/);
-    // The mapping changes in the declaration: name loses its keyword sub-field, tags become text.
-    const changed: Collection = parseDeclaration({
-      collections: [
-        {
-          ...h.collection,
-          fields: {
-            ...h.collection.fields,
-            name: { ...h.collection.fields.name, search: 'text' },
-            tags: { ...h.collection.fields.tags, search: 'text' },
+    try {
+      const first = await reindex(ns.pool, ns.kafka, es, h.collection, { graceSeconds: 0 });
+      expect(first.to).toMatch(/_000002$/);
+      // The mapping changes in the declaration: name loses its keyword sub-field, tags become text.
+      const changed: Collection = parseDeclaration({
+        collections: [
+          {
+            ...h.collection,
+            fields: {
+              ...h.collection.fields,
+              name: { ...h.collection.fields.name, search: 'text' },
+              tags: { ...h.collection.fields.tags, search: 'text' },
+            },
           },
-        },
-      ],
-    }).collections[0]!;
-    const second = await reindex(ns.pool, ns.kafka, es, changed, { graceSeconds: 0 });
-    expect(second.to).toMatch(/_000003$/);
-    expect(second.deleted).toContain(first.to);
+        ],
+      }).collections[0]!;
+      const second = await reindex(ns.pool, ns.kafka, es, changed, { graceSeconds: 0 });
+      expect(second.to).toMatch(/_000003$/);
+      expect(second.deleted).toContain(first.to);
 
-    writing = false;
-    await writeLoop;
-    await settled();
-    searching = false;
-    await searchLoop;
-    expect(failures).toEqual([]);
-    expect(searches).toBeGreaterThan(10);
-    expect(fewest).toBeGreaterThanOrEqual(baseline);
-    expect(Object.keys(await es.indices.getAlias({ name: alias }))).toEqual([second.to]);
-    const mapping = await es.indices.getMapping({ index: second.to });
-    const props = mapping[second.to]!.mappings.properties! as Record<string, { type: string; fields?: unknown }>;
-    expect(props.name!.fields).toBeUndefined();
-    expect(props.tags!.type).toBe('text');
+      writing = false;
+      await writeLoop;
+      await settled();
+      await stopLoops();
+      expect(failures).toEqual([]);
+      expect(searches).toBeGreaterThan(10);
+      expect(fewest).toBeGreaterThanOrEqual(baseline);
+      expect(Object.keys(await es.indices.getAlias({ name: alias }))).toEqual([second.to]);
+      const mapping = await es.indices.getMapping({ index: second.to });
+      const props = mapping[second.to]!.mappings.properties! as Record<string, { type: string; fields?: unknown }>;
+      expect(props.name!.fields).toBeUndefined();
+      expect(props.tags!.type).toBe('text');
+    } finally {
+      await stopLoops();
+    }
   });
 
   it('finishes a reindex killed with SIGKILL midway, and the alias never points at an incomplete index', async () => {

@@ -69,4 +69,37 @@ describe('pipeline under sink faults', () => {
     expect(load.failures).toBe(0);
     await settle();
   });
+
+  it('answers ?wait=indexed only once Elasticsearch has the version, and 504 when it cannot in time', async () => {
+    await h.startSink();
+    const put = await h.app.inject({
+      method: 'PUT',
+      url: '/v1/collections/products/documents/ryw-1?wait=indexed&timeout=20000',
+      payload: { name: 'read your writes', price: 1 },
+    });
+    expect(put.statusCode).toBe(201);
+    const version = put.json().version as number;
+    // Real-time GET straight after the answer: the version is there, no refresh needed.
+    const doc = await es.get({ index: h.collection.index.alias, id: 'ryw-1' });
+    expect(doc._version).toBe(version);
+    const del = await h.app.inject({
+      method: 'DELETE',
+      url: '/v1/collections/products/documents/ryw-1?wait=indexed&timeout=20000',
+    });
+    expect(del.statusCode).toBe(200);
+    expect((await es.get({ index: h.collection.index.alias, id: 'ryw-1' }, { ignore: [404] })).found).toBe(false);
+
+    // With the sink gone, the write still commits, and the wait ends with a clear 504.
+    await Promise.all(h.sinks.map((s) => s.kill('SIGKILL')));
+    const late = await h.app.inject({
+      method: 'PUT',
+      url: '/v1/collections/products/documents/ryw-2?wait=indexed&timeout=500',
+      payload: { name: 'not yet', price: 2 },
+    });
+    expect(late.statusCode).toBe(504);
+    expect(late.json().error.code).toBe('SYNC_WAIT_TIMEOUT');
+    const row = await ns.pool.query("select syncline_version from products where id = 'ryw-2'");
+    expect(row.rowCount).toBe(1);
+    expect(late.headers.etag).toBe(`"${row.rows[0].syncline_version}"`);
+  });
 });

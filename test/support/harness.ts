@@ -1,10 +1,11 @@
 // A pipeline in a test: the write API and its relay in-process, sinks as real child processes.
+import { Client as EsClient } from '@elastic/elasticsearch';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { ensureTopics, migrate, type OutboxRelay } from '@syncline/outbox';
 import type { Collection } from '@syncline/schema';
 import { type Namespace, type RunningService, spawnService } from '@syncline/testkit';
-import { buildApp, buildRelay } from '@syncline/write-api';
+import { buildApp, buildRelay, EsIndexedVersionReader } from '@syncline/write-api';
 import { namespacedDeclaration, serviceEnv } from './pipeline.ts';
 
 export interface Harness {
@@ -23,6 +24,7 @@ export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Prom
   await ensureTopics(ns.kafka, declaration);
   const log = createLogger('harness', 'silent');
   const registry = createMetricsRegistry('harness', false);
+  const es = new EsClient({ node: ns.services.esUrl });
   const relay = buildRelay({
     pgUrl: ns.pgUrl,
     kafka: ns.kafka,
@@ -45,12 +47,13 @@ export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Prom
     log,
     registry,
     afterCommit: () => relay.wake(),
+    index: new EsIndexedVersionReader(es),
   });
   const sinkEnv = {
     ...serviceEnv(ns, path),
     SYNCLINE_SINK_MAX_DOCS: '200',
     SYNCLINE_SINK_RETRY_MAX_MS: '2000',
-    SYNCLINE_SINK_SESSION_TIMEOUT_MS: '6000',
+    SYNCLINE_SINK_SESSION_TIMEOUT_MS: '10000',
   };
   const sinks: RunningService[] = [];
   return {
@@ -68,6 +71,7 @@ export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Prom
       await Promise.all(sinks.map((s) => s.kill('SIGKILL')));
       await app.close();
       await relay.stop();
+      await es.close();
     },
   };
 }

@@ -5,7 +5,7 @@
 // the outbox is empty; wake() (called after a local commit) cuts the wait short.
 import { backoffDelay, Counter, Gauge, Histogram, type Logger, type Registry, sleep } from '@syncline/core';
 import type { EventPublisher } from './kafka-event-publisher.ts';
-import type { OutboxStore } from './pg-outbox-store.ts';
+import type { OutboxRow, OutboxStore } from './pg-outbox-store.ts';
 
 export interface RelayOptions {
   batchSize: number;
@@ -107,8 +107,23 @@ export class OutboxRelay {
     const signal = this.abort.signal;
     let idle = this.options.idleMinMs;
     let failures = 0;
+    // One batch may be publishing while the next is read (pipelining). Batches are published strictly
+    // one after the other, and the next batch is every row not in flight in seq order, so per-key
+    // commit order holds: a row of a key read later was committed after that key's earlier rows.
+    let inflight: { rows: OutboxRow[]; done: Promise<void> } | undefined;
+    const settle = async () => {
+      if (!inflight) return;
+      const { rows, done } = inflight;
+      inflight = undefined;
+      await done;
+      this.options.afterPublish?.();
+      await this.store.remove(rows.map((r) => r.seq));
+      this.metrics.published.inc(rows.length);
+    };
     while (!signal.aborted) {
       if (!(await this.store.tryLead())) {
+        await inflight?.done.catch(() => {});
+        inflight = undefined;
         if (this.state !== 'standby') this.log.info('relay is a hot standby; another relay holds the outbox');
         this.state = 'standby';
         this.metrics.active.set(0);
@@ -119,27 +134,48 @@ export class OutboxRelay {
       this.state = 'active';
       this.metrics.active.set(1);
       try {
-        const rows = await this.store.fetch(this.options.batchSize);
+        const busy = new Set(inflight?.rows.map((r) => r.seq));
+        const fetched = await this.store.fetch(this.options.batchSize + busy.size);
+        const rows = busy.size ? fetched.filter((r) => !busy.has(r.seq)).slice(0, this.options.batchSize) : fetched;
         if (rows.length === 0) {
+          await settle();
           await this.idleWait(idle, signal);
           idle = Math.min(this.options.idleMaxMs, idle * 2);
           continue;
         }
         idle = this.options.idleMinMs;
+        const previous = inflight;
+        inflight = undefined;
+        if (previous) {
+          await previous.done;
+          this.options.afterPublish?.();
+        }
         const end = this.metrics.batches.startTimer();
-        await this.publisher.publish(rows);
-        end();
-        this.options.afterPublish?.();
-        await this.store.remove(rows.map((r) => r.seq));
-        this.metrics.published.inc(rows.length);
+        const done = this.publisher.publish(rows).then(() => {
+          end();
+        });
+        done.catch(() => {}); // observed by settle()
+        inflight = { rows, done };
+        if (previous) {
+          await this.store.remove(previous.rows.map((r) => r.seq));
+          this.metrics.published.inc(previous.rows.length);
+        }
         failures = 0;
       } catch (err) {
+        // Nothing in flight survives a failure: rows not removed are read and published again.
+        await inflight?.done.catch(() => {});
+        inflight = undefined;
         failures++;
         this.metrics.failures.inc();
         const delay = backoffDelay(failures, { initialMs: 100, maxMs: 5000 });
         this.log.warn({ err, failures, retryInMs: delay }, 'relay could not publish; retrying');
         await sleep(delay, signal);
       }
+    }
+    try {
+      await settle();
+    } catch (err) {
+      this.log.warn({ err }, 'the last batch was not confirmed; it will be published again');
     }
   }
 

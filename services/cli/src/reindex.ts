@@ -84,11 +84,12 @@ async function catchUp(
       collection: { ...c, index: { ...c.index, alias: index } },
       writer: new EsBulkWriter(es, 60_000),
       deadLetters,
-      limits: { maxDocs: 2000, maxBytes: 8 << 20, retryInitialMs: 200, retryMaxMs: 10_000 },
+      // Loading: large bulks, every partition at once (the index is not serving searches yet).
+      limits: { maxDocs: 10_000, maxBytes: 10 << 20, retryInitialMs: 200, retryMaxMs: 10_000 },
       metrics: new SinkMetrics(registry),
       log: createLogger('reindex', 'warn'),
     });
-    const consumer = kafka.consumer({ groupId, maxBytesPerPartition: 4 << 20, maxBytes: 16 << 20 });
+    const consumer = kafka.consumer({ groupId, maxBytesPerPartition: 8 << 20, maxBytes: 32 << 20 });
     let events = 0;
     let running = true;
     await consumer.connect();
@@ -99,7 +100,7 @@ async function catchUp(
       autoCommit: true,
       autoCommitInterval: 200,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 3,
+      partitionsConsumedConcurrently: Math.max(1, ends.length),
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset, commitOffsetsIfNecessary }) => {
         const outcome = await processor.processBatch(batch.topic, batch.partition, batch.messages, {
           active: () => running && isRunning() && !isStale(),

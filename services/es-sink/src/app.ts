@@ -13,7 +13,6 @@ import { SinkMetrics, SinkProcessor } from './sink.ts';
 
 export interface Sink {
   http: FastifyInstance;
-  consumer: Consumer;
   start(): Promise<void>;
   stop(): Promise<void>;
   ready(): boolean;
@@ -88,27 +87,7 @@ export async function buildSink(deps: {
     ]),
   );
 
-  const consumer = kafka.consumer({
-    groupId: config.SYNCLINE_SINK_GROUP,
-    maxBytesPerPartition: config.SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION,
-    maxBytes: config.SYNCLINE_SINK_FETCH_MAX_BYTES,
-    sessionTimeout: config.SYNCLINE_SINK_SESSION_TIMEOUT_MS,
-    heartbeatInterval: Math.min(3000, Math.floor(config.SYNCLINE_SINK_SESSION_TIMEOUT_MS / 3)),
-    readUncommitted: false,
-  });
   let joined = false;
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    joined = true;
-    log.info({ assignment: e.payload.memberAssignment }, 'joined the consumer group');
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    joined = false;
-    log.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
-  });
-  consumer.on(consumer.events.STOP, () => {
-    joined = false;
-  });
-
   const http = Fastify();
   http.get('/healthz', async () => ({ status: 'ok' }));
   http.get('/readyz', async (_req, reply) => reply.status(joined ? 200 : 503).send({ joined }));
@@ -117,39 +96,95 @@ export async function buildSink(deps: {
   );
 
   let running = false;
+  let consumer: Consumer | undefined;
+
+  // Errors on commit that mean this instance no longer owns the partition: the batch is left
+  // uncommitted for the new owner (duplicates are harmless), and the consumer rejoins.
+  const LOST_OWNERSHIP = new Set([
+    'UNKNOWN_MEMBER_ID',
+    'REBALANCE_IN_PROGRESS',
+    'ILLEGAL_GENERATION',
+    'NOT_COORDINATOR',
+    'FENCED_INSTANCE_ID',
+  ]);
+
+  const launch = async (): Promise<void> => {
+    const c = kafka.consumer({
+      groupId: config.SYNCLINE_SINK_GROUP,
+      maxBytesPerPartition: config.SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION,
+      maxBytes: config.SYNCLINE_SINK_FETCH_MAX_BYTES,
+      sessionTimeout: config.SYNCLINE_SINK_SESSION_TIMEOUT_MS,
+      heartbeatInterval: Math.min(3000, Math.floor(config.SYNCLINE_SINK_SESSION_TIMEOUT_MS / 3)),
+      readUncommitted: false,
+    });
+    consumer = c;
+    c.on(c.events.GROUP_JOIN, (e) => {
+      joined = true;
+      log.info({ assignment: e.payload.memberAssignment }, 'joined the consumer group');
+    });
+    c.on(c.events.STOP, () => {
+      joined = false;
+    });
+    c.on(c.events.CRASH, (e) => {
+      joined = false;
+      log.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
+      // kafkajs restarts by itself after retriable errors; after the others, start a new consumer.
+      if (!e.payload.restart && running) {
+        setTimeout(() => {
+          if (!running || consumer !== c) return;
+          void c
+            .disconnect()
+            .catch(() => {})
+            .then(() => (running ? launch() : undefined))
+            .catch((err) => log.error({ err }, 'could not restart the consumer'));
+        }, 1000);
+      }
+    });
+    await c.connect();
+    await c.subscribe({ topics: [...processors.keys()], fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: config.SYNCLINE_SINK_CONCURRENCY,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+        const processor = processors.get(batch.topic)!;
+        const control = { active: () => running && isRunning() && !isStale(), heartbeat };
+        const outcome = await processor.processBatch(batch.topic, batch.partition, batch.messages, control);
+        if (outcome === 'abandoned' || batch.messages.length === 0) return;
+        const last = batch.messages.at(-1)!.offset;
+        const next = String(Number(last) + 1);
+        try {
+          await c.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+        } catch (err) {
+          const type = (err as { type?: string }).type ?? '';
+          if (!LOST_OWNERSHIP.has(type)) throw err;
+          log.warn(
+            { partition: batch.partition, type },
+            'partition lost before the commit; the new owner repeats the batch',
+          );
+          return;
+        }
+        resolveOffset(last);
+        lag.set(
+          { topic: batch.topic, partition: String(batch.partition) },
+          Math.max(0, Number(batch.highWatermark) - Number(next)),
+        );
+      },
+    });
+  };
+
   return {
     http,
-    consumer,
     ready: () => joined,
     async start() {
       for (const c of declaration.collections) await ensureIndex(es, c);
       await ensureDeadLetterTopics(kafka, declaration);
-      await consumer.connect();
-      await consumer.subscribe({ topics: [...processors.keys()], fromBeginning: true });
       running = true;
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: config.SYNCLINE_SINK_CONCURRENCY,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-          const processor = processors.get(batch.topic)!;
-          const control = { active: () => running && isRunning() && !isStale(), heartbeat };
-          const outcome = await processor.processBatch(batch.topic, batch.partition, batch.messages, control);
-          if (outcome === 'abandoned' || batch.messages.length === 0) return;
-          const last = batch.messages.at(-1)!.offset;
-          const next = String(Number(last) + 1);
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
-          resolveOffset(last);
-          lag.set(
-            { topic: batch.topic, partition: String(batch.partition) },
-            Math.max(0, Number(batch.highWatermark) - Number(next)),
-          );
-        },
-      });
+      await launch();
     },
     async stop() {
       running = false;
-      await consumer.disconnect();
+      await consumer?.disconnect();
       await deadLetters.close();
       await http.close();
     },

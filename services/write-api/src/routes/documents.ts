@@ -96,7 +96,7 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
     return results;
   }
 
-  async function waitIfAsked(c: Collection, query: Query, results: WriteResult[]): Promise<void> {
+  async function waitIfAsked(c: Collection, query: Query, results: WriteResult[], reply: FastifyReply): Promise<void> {
     if (query.wait === undefined) return;
     if (query.wait !== 'indexed' || !deps.index) {
       throw new SynclineError('SYNC_VALIDATION_FAILED', 'wait must be "indexed"', {
@@ -110,6 +110,8 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
         const v = await deps.index.indexedVersion(c, r.id);
         if (r.op === 'DELETE' ? v === null || v >= r.version : v !== null && v >= r.version) break;
         if (Date.now() > deadline) {
+          // The write committed: a single-document answer still carries its version.
+          if (results.length === 1) reply.header('etag', `"${r.version}"`);
           throw new SynclineError(
             'SYNC_WAIT_TIMEOUT',
             `committed as version ${r.version}, but not indexed within ${timeout} ms; it will be`,
@@ -166,7 +168,7 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
       const ifMatch = parseIfMatch(req.headers['if-match']);
       const document = valid(c, req.body, 'full');
       const [r] = await write(c, [{ op: 'upsert', id: req.params.id, document, ifMatch }]);
-      await waitIfAsked(c, req.query, [r!]);
+      await waitIfAsked(c, req.query, [r!], reply);
       return send(reply, r!.created ? 201 : 200, r!);
     },
   );
@@ -182,7 +184,7 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
       const ifMatch = parseIfMatch(req.headers['if-match']);
       const patch = valid(c, req.body, 'patch');
       const [r] = await write(c, [{ op: 'patch', id: req.params.id, patch, ifMatch }]);
-      await waitIfAsked(c, req.query, [r!]);
+      await waitIfAsked(c, req.query, [r!], reply);
       return send(reply, 200, r!);
     },
   );
@@ -195,7 +197,7 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
       checkId(c, req.params.id);
       const ifMatch = parseIfMatch(req.headers['if-match']);
       const [r] = await write(c, [{ op: 'delete', id: req.params.id, ifMatch }]);
-      await waitIfAsked(c, req.query, [r!]);
+      await waitIfAsked(c, req.query, [r!], reply);
       return send(reply, 200, r!);
     },
   );
@@ -271,7 +273,7 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
         });
       }
       const results = await write(c, ops);
-      await waitIfAsked(c, req.query, results);
+      await waitIfAsked(c, req.query, results, reply);
       return reply.send({
         items: results.map((r) => ({ id: r.id, op: r.op, version: r.version, created: r.created })),
       });
