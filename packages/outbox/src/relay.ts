@@ -107,9 +107,9 @@ export class OutboxRelay {
     const signal = this.abort.signal;
     let idle = this.options.idleMinMs;
     let failures = 0;
-    // One batch may be publishing while the next is read (pipelining). Batches are published strictly
-    // one after the other, and the next batch is every row not in flight in seq order, so per-key
-    // commit order holds: a row of a key read later was committed after that key's earlier rows.
+    // The next batch is read while one is publishing (pipelining). Batches are published strictly one
+    // after the other, and the next batch is every row not in flight in seq order, so per-key commit
+    // order holds: a row of a key read later was committed after that key's earlier rows.
     let inflight: { rows: OutboxRow[]; done: Promise<void> } | undefined;
     const settle = async () => {
       if (!inflight) return;
@@ -144,22 +144,16 @@ export class OutboxRelay {
           continue;
         }
         idle = this.options.idleMinMs;
-        const previous = inflight;
-        inflight = undefined;
-        if (previous) {
-          await previous.done;
-          this.options.afterPublish?.();
-        }
+        // The previous batch is confirmed and removed before this one is sent: at most one batch is
+        // ever published-but-not-removed, so a crash republishes it alone and a key's versions can
+        // repeat in place but never go back (publishing two batches ahead could replay N, N+1, N, N+1).
+        await settle();
         const end = this.metrics.batches.startTimer();
         const done = this.publisher.publish(rows).then(() => {
           end();
         });
         done.catch(() => {}); // observed by settle()
         inflight = { rows, done };
-        if (previous) {
-          await this.store.remove(previous.rows.map((r) => r.seq));
-          this.metrics.published.inc(previous.rows.length);
-        }
         failures = 0;
       } catch (err) {
         // Nothing in flight survives a failure: rows not removed are read and published again.
