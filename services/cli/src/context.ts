@@ -85,10 +85,12 @@ export async function withExclusiveLock<T>(pool: pg.Pool, name: string, fn: () =
 }
 
 /** Progress on stderr for long work: done/total, rate and ETA; silent when not a terminal or --json. */
-export function progress(label: string, total: number, enabled: boolean) {
+export function progress(label: string, initialTotal: number, enabled: boolean) {
+  let total = initialTotal;
   const start = Date.now();
   let last = 0;
-  return (done: number) => {
+  return (done: number, knownTotal?: number) => {
+    if (knownTotal) total = knownTotal;
     if (!enabled || Date.now() - last < 250) return;
     last = Date.now();
     const secs = (Date.now() - start) / 1000;

@@ -105,7 +105,7 @@ async function run(argv: string[]): Promise<number> {
         const r = await backfill(ctx.pool, ctx.declaration, c, {
           chunk: number('chunk', values.chunk, 1000) || 1000,
           rate: number('rate', values.rate, 0),
-          onProgress: (done, total) => bar(done),
+          onProgress: (done, total) => bar(done, total),
         });
         out(`${c.name}: published ${r.emitted} of ${r.total} rows through the outbox`, r);
         return EXIT.ok;
