@@ -45,7 +45,14 @@ try {
       topic: c.topic,
       acks: -1,
       messages: Array.from({ length: Math.min(5000, DOCS - n) }, (_, k) => {
-        const e = { collection: 'products', id: id(n + k), op: 'UPSERT' as const, version: n + k + 1, committedAt: BASE, document: doc(n + k) };
+        const e = {
+          collection: 'products',
+          id: id(n + k),
+          op: 'UPSERT' as const,
+          version: n + k + 1,
+          committedAt: BASE,
+          document: doc(n + k),
+        };
         return { key: codec.encodeKey(e.id), value: codec.encode(e), headers: { [SCHEMA_HEADER]: codec.fingerprint } };
       }),
     });
@@ -62,7 +69,11 @@ try {
 
   // The ceiling: the same documents from memory into an index with reindex's loading settings.
   const ceilingIndex = `${ns.indexPrefix}ceiling`;
-  await es.indices.create({ index: ceilingIndex, settings: { ...indexSettings(c), refresh_interval: '-1', number_of_replicas: 0 }, mappings: indexMappings(c) as never });
+  await es.indices.create({
+    index: ceilingIndex,
+    settings: { ...indexSettings(c), refresh_interval: '-1', number_of_replicas: 0 },
+    mappings: indexMappings(c) as never,
+  });
   const ceiling = await timed(() =>
     es.helpers.bulk({
       datasource: (async function* () {
@@ -80,7 +91,12 @@ try {
 
   const rebuilt = await timed(() => reindex(ns.pool, kafka, es, c, { graceSeconds: 0 }));
   const checked = await timed(() => reconcile(ns.pool, es, declaration, c));
-  const drift = checked.value.missing.length + checked.value.stale.length + checked.value.orphaned.length + checked.value.diverged.length + checked.value.ahead.length;
+  const drift =
+    checked.value.missing.length +
+    checked.value.stale.length +
+    checked.value.orphaned.length +
+    checked.value.diverged.length +
+    checked.value.ahead.length;
 
   const reindexRate = rate(DOCS, rebuilt.ms);
   const ceilingRate = rate(DOCS, ceiling.ms);

@@ -128,7 +128,9 @@ describe('write path: outbox relay failover', () => {
       // Republished duplicates (a relay killed after produce, before removal) repeat a version in
       // place; a version never follows a higher one.
       for (let i = 1; i < versions.length; i++) {
-        expect(versions[i]!, `${id}: ${versions.slice(Math.max(0, i - 8), i + 8).join(' ')}`).toBeGreaterThanOrEqual(versions[i - 1]!);
+        expect(versions[i]!, `${id}: ${versions.slice(Math.max(0, i - 8), i + 8).join(' ')}`).toBeGreaterThanOrEqual(
+          versions[i - 1]!,
+        );
       }
       const distinct = [...new Set(versions)];
       expect(distinct).toEqual([...committed.get(id)!].sort((a, b) => a - b));

@@ -4,3 +4,4 @@ export { type OutboxRow, type OutboxStore, PgOutboxStore } from './pg-outbox-sto
 export { DEFAULT_RELAY_OPTIONS, OutboxRelay, type RelayOptions, type RelayState } from './relay.ts';
 export { OUTBOX_TABLE, VERSION_COLUMN, VERSION_SEQUENCE } from './sql.ts';
 export { OutboxWriter, type WriteOp, type WriteResult } from './writer.ts';
+export { withTransaction } from './transaction.ts';

@@ -2,14 +2,13 @@
 // New fields in the declaration become new nullable columns; nothing is ever dropped here.
 import type pg from 'pg';
 import type { Declaration } from '@syncline/schema';
+import { withTransaction } from './transaction.ts';
 import { createTableSql, OUTBOX_TABLE, pgType, q, VERSION_COLUMN, VERSION_SEQUENCE } from './sql.ts';
 
 const MIGRATION_LOCK = 7_300_001;
 
 export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  await withTransaction(pool, async (client) => {
     await client.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await client.query(`create sequence if not exists ${q(VERSION_SEQUENCE)} as bigint`);
     await client.query(`create table if not exists ${q(OUTBOX_TABLE)} (
@@ -31,11 +30,5 @@ export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<
         await client.query(`alter table ${q(c.table)} add column if not exists ${q(name)} ${pgType(field)}`);
       }
     }
-    await client.query('commit');
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -2,7 +2,7 @@
 // order hold exactly as for live writes), in keyset-paginated chunks. Resumable: progress is kept
 // in syncline_backfill and a restarted backfill continues after the last chunk it committed.
 import type pg from 'pg';
-import { OutboxWriter } from '@syncline/outbox';
+import { OutboxWriter, withTransaction } from '@syncline/outbox';
 import type { Collection, Declaration } from '@syncline/schema';
 import { withExclusiveLock } from './context.ts';
 
@@ -50,22 +50,14 @@ export async function backfill(pool: pg.Pool, declaration: Declaration, c: Colle
       );
       if (rows.length === 0) break;
       const ids = rows.map((r) => r.id);
-      const client = await pool.connect();
-      try {
-        await client.query('begin');
+      await withTransaction(pool, async (client) => {
         await writer.recordChange(client, c.name, ids);
         await client.query('update syncline_backfill set last_id = $2, emitted = emitted + $3 where collection = $1', [
           c.name,
           ids.at(-1),
           ids.length,
         ]);
-        await client.query('commit');
-      } catch (err) {
-        await client.query('rollback').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
       last = ids.at(-1)!;
       emitted += ids.length;
       chunks++;

@@ -2,21 +2,14 @@
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { loadConfig as load, SynclineError } from '@syncline/core';
+import { httpPort, loadConfig as load, sharedEnv, SynclineError } from '@syncline/core';
 import { type Collection, type Declaration, findCollection, loadDeclaration } from '@syncline/schema';
 import { z } from 'zod';
 
 export const configSchema = z.object({
-  SYNCLINE_PG_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/syncline'),
-  SYNCLINE_KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:9092')
-    .transform((s) => s.split(',').map((b) => b.trim())),
-  SYNCLINE_ES_URL: z.string().url().default('http://127.0.0.1:9200'),
-  SYNCLINE_COLLECTIONS: z.string().default('syncline.collections.json'),
+  ...sharedEnv,
   SYNCLINE_SINK_GROUP: z.string().default('syncline-es-sink'),
-  SYNCLINE_HTTP_HOST: z.string().default('127.0.0.1'),
-  SYNCLINE_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
+  SYNCLINE_HTTP_PORT: httpPort(8083),
 });
 
 export interface Context {

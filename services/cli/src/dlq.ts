@@ -4,7 +4,7 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type pg from 'pg';
 import { DLQ_HEADERS, deadLetterTopic } from '@syncline/es-sink';
-import type { OutboxWriter } from '@syncline/outbox';
+import { type OutboxWriter, withTransaction } from '@syncline/outbox';
 import { type Collection, EventCodec } from '@syncline/schema';
 
 export interface DeadLetterEntry {
@@ -116,17 +116,9 @@ export async function replayDeadLetters(
     async (items) => {
       const ids = [...new Set(items.map((i) => (i.message.key ? codec.decodeKey(i.message.key) : '')).filter(Boolean))];
       if (ids.length === 0) return;
-      const client = await pool.connect();
-      try {
-        await client.query('begin');
+      await withTransaction(pool, async (client) => {
         await writer.recordChange(client, collection.name, ids);
-        await client.query('commit');
-      } catch (err) {
-        await client.query('rollback').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
       count += ids.length;
     },
     true,

@@ -12,7 +12,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type pg from 'pg';
 import { ID_FIELD } from '@syncline/es-sink';
-import { OutboxWriter, VERSION_COLUMN } from '@syncline/outbox';
+import { OutboxWriter, VERSION_COLUMN, withTransaction } from '@syncline/outbox';
 import { type Collection, type Declaration, rowToDocument } from '@syncline/schema';
 
 export interface DriftReport {
@@ -160,17 +160,9 @@ export async function reconcile(
     const ids = [...report.missing, ...report.stale, ...report.orphaned, ...report.diverged, ...report.ahead];
     const writer = new OutboxWriter(declaration);
     for (let i = 0; i < ids.length; i += 1000) {
-      const client = await pool.connect();
-      try {
-        await client.query('begin');
+      await withTransaction(pool, async (client) => {
         await writer.recordChange(client, c.name, ids.slice(i, i + 1000));
-        await client.query('commit');
-      } catch (err) {
-        await client.query('rollback').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
     }
     report.repaired = ids.length;
   }

@@ -1,18 +1,12 @@
 // The sink's configuration, from the environment, validated once at start-up.
 import { z } from 'zod';
-import { loadConfig as load } from '@syncline/core';
+import { httpPort, loadConfig as load, sharedEnv } from '@syncline/core';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
 export const configSchema = z.object({
-  SYNCLINE_KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:9092')
-    .transform((s) => s.split(',').map((b) => b.trim())),
-  SYNCLINE_ES_URL: z.string().url().default('http://127.0.0.1:9200'),
-  SYNCLINE_COLLECTIONS: z.string().default('syncline.collections.json'),
-  SYNCLINE_HTTP_HOST: z.string().default('127.0.0.1'),
-  SYNCLINE_HTTP_PORT: int(0).max(65535).default(8082),
+  ...sharedEnv,
+  SYNCLINE_HTTP_PORT: httpPort(8082),
   SYNCLINE_SINK_GROUP: z.string().min(1).default('syncline-es-sink'),
   /** Partitions processed at the same time by one instance. */
   SYNCLINE_SINK_CONCURRENCY: int(1).default(4),
@@ -26,7 +20,6 @@ export const configSchema = z.object({
   /** How long a crashed instance keeps its partitions before the group moves them (Kafka allows >= 6000). */
   SYNCLINE_SINK_SESSION_TIMEOUT_MS: int(6000).default(30_000),
   SYNCLINE_SINK_BULK_TIMEOUT_MS: int(100).default(30_000),
-  SYNCLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type SinkConfig = z.infer<typeof configSchema>;

@@ -1,19 +1,12 @@
 // The write service's configuration, from the environment, validated once at start-up.
 import { z } from 'zod';
-import { loadConfig as load } from '@syncline/core';
+import { httpPort, loadConfig as load, sharedEnv } from '@syncline/core';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const configSchema = z.object({
-  SYNCLINE_PG_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/syncline'),
-  SYNCLINE_KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:9092')
-    .transform((s) => s.split(',').map((b) => b.trim())),
-  SYNCLINE_ES_URL: z.string().url().default('http://127.0.0.1:9200'),
-  SYNCLINE_COLLECTIONS: z.string().default('syncline.collections.json'),
-  SYNCLINE_HTTP_HOST: z.string().default('127.0.0.1'),
-  SYNCLINE_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  ...sharedEnv,
+  SYNCLINE_HTTP_PORT: httpPort(8080),
   /** Comma-separated; empty disables authentication (logged as a warning). */
   SYNCLINE_API_KEYS: z
     .string()
@@ -31,7 +24,6 @@ export const configSchema = z.object({
   SYNCLINE_EMBEDDED_RELAY: bool.default(true),
   SYNCLINE_RELAY_COMPRESSION: z.enum(['gzip', 'none']).default('gzip'),
   SYNCLINE_WAIT_INDEXED_MAX_MS: z.coerce.number().int().positive().default(30_000),
-  SYNCLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type WriteApiConfig = z.infer<typeof configSchema>;

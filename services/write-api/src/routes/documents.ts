@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { type ErrorDetail, SynclineError } from '@syncline/core';
-import { type OutboxWriter, VERSION_COLUMN, type WriteOp, type WriteResult } from '@syncline/outbox';
+import { type OutboxWriter, VERSION_COLUMN, withTransaction, type WriteOp, type WriteResult } from '@syncline/outbox';
 import { type Collection, type Document, isValidId, rowToDocument, validateDocument } from '@syncline/schema';
 import { documentJsonSchema } from '../openapi.ts';
 
@@ -31,21 +31,6 @@ function parseIfMatch(header: string | string[] | undefined): number | undefined
   const m = /^\s*(?:W\/)?"?(\d{1,16})"?\s*$/.exec(raw ?? '');
   if (!m) throw new SynclineError('SYNC_INVALID_PRECONDITION', 'If-Match must be a version, e.g. "42"');
   return Number(m[1]);
-}
-
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    const result = await fn(client);
-    await client.query('commit');
-    return result;
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
 }
 
 /** One _bulk item: a validated operation, or what is wrong with it. */
