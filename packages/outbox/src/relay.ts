@@ -17,7 +17,7 @@ export interface RelayOptions {
 }
 
 export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
-  batchSize: 2000,
+  batchSize: 5000,
   idleMinMs: 2,
   idleMaxMs: 100,
   standbyPollMs: 1000,

@@ -13,7 +13,7 @@ export const configSchema = z.object({
   /** Fault injection for tests: exit(137) after the Nth publish, before removing the rows. */
   SYNCLINE_FAULT_EXIT_AFTER_PUBLISH: z.coerce.number().int().min(0).default(0),
   SYNCLINE_RELAY_SHARD: z.coerce.number().int().min(0).default(0),
-  SYNCLINE_RELAY_BATCH_SIZE: z.coerce.number().int().positive().default(2000),
+  SYNCLINE_RELAY_BATCH_SIZE: z.coerce.number().int().positive().default(5000),
   SYNCLINE_RELAY_COMPRESSION: z.enum(['gzip', 'none']).default('gzip'),
 });
 
