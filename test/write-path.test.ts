@@ -4,7 +4,6 @@
 // event per id equals the row in PostgreSQL.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { migrate } from '@syncline/outbox';
 import { EventCodec, rowToDocument, SCHEMA_HEADER } from '@syncline/schema';
 import {
@@ -15,7 +14,7 @@ import {
   type RunningService,
   spawnService,
 } from '@syncline/testkit';
-import { buildApp } from '@syncline/write-api';
+import { buildTestApp } from './support/harness.ts';
 import { namespacedDeclaration, serviceEnv } from './support/pipeline.ts';
 
 const HOT_IDS = ['hot-a', 'hot-b', 'hot-c', 'hot-d', 'hot-e'];
@@ -38,18 +37,7 @@ describe('write path: outbox relay failover', () => {
     const { declaration, path } = namespacedDeclaration(ns, 3);
     const products = declaration.collections[0]!;
     await migrate(ns.pool, declaration);
-    app = await buildApp({
-      config: {
-        SYNCLINE_API_KEYS: [],
-        SYNCLINE_BODY_LIMIT_BYTES: 1 << 20,
-        SYNCLINE_BULK_MAX_OPERATIONS: 100,
-        SYNCLINE_WAIT_INDEXED_MAX_MS: 1000,
-      },
-      declaration,
-      pool: ns.pool,
-      log: createLogger('order-test', 'silent'),
-      registry: createMetricsRegistry('order-test', false),
-    });
+    app = await buildTestApp(ns, declaration);
     const env = { ...serviceEnv(ns, path), SYNCLINE_RELAY_BATCH_SIZE: '50', SYNCLINE_LOG_LEVEL: 'info' };
     const start = async (n: number) => {
       relays[n] = await spawnService(`relay-${n}`, 'services/outbox-relay/src/main.ts', env);

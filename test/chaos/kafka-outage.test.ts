@@ -2,7 +2,6 @@
 // being accepted (the outbox absorbs them); after Kafka returns every committed change is in Kafka.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { migrate } from '@syncline/outbox';
 import { EventCodec } from '@syncline/schema';
 import {
@@ -15,7 +14,7 @@ import {
   startStack,
   stopService,
 } from '@syncline/testkit';
-import { buildApp } from '@syncline/write-api';
+import { buildTestApp } from '../support/harness.ts';
 import { namespacedDeclaration, serviceEnv } from '../support/pipeline.ts';
 
 const services = inject('services');
@@ -38,18 +37,7 @@ describe.runIf(services.mode === 'local')('Kafka outage during writes', () => {
     const { declaration, path } = namespacedDeclaration(ns, 3);
     const products = declaration.collections[0]!;
     await migrate(ns.pool, declaration);
-    app = await buildApp({
-      config: {
-        SYNCLINE_API_KEYS: [],
-        SYNCLINE_BODY_LIMIT_BYTES: 1 << 20,
-        SYNCLINE_BULK_MAX_OPERATIONS: 100,
-        SYNCLINE_WAIT_INDEXED_MAX_MS: 1000,
-      },
-      declaration,
-      pool: ns.pool,
-      log: createLogger('outage-test', 'silent'),
-      registry: createMetricsRegistry('outage-test', false),
-    });
+    app = await buildTestApp(ns, declaration);
     relay = await spawnService('relay-outage', 'services/outbox-relay/src/main.ts', serviceEnv(ns, path));
 
     const versions: number[] = [];

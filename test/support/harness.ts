@@ -3,7 +3,7 @@ import { Client as EsClient } from '@elastic/elasticsearch';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { ensureTopics, migrate, type OutboxRelay } from '@syncline/outbox';
-import type { Collection } from '@syncline/schema';
+import type { Collection, Declaration } from '@syncline/schema';
 import { type Namespace, type RunningService, spawnService } from '@syncline/testkit';
 import { buildApp, buildRelay, EsIndexedVersionReader } from '@syncline/write-api';
 import { namespacedDeclaration, serviceEnv } from './pipeline.ts';
@@ -16,6 +16,28 @@ export interface Harness {
   sinks: RunningService[];
   startSink(extraEnv?: Record<string, string>): Promise<RunningService>;
   close(): Promise<void>;
+}
+
+/** The write API in-process on the suite's pool, without authentication, as scenarios use it. */
+export function buildTestApp(
+  ns: Namespace,
+  declaration: Declaration,
+  extra: Partial<Parameters<typeof buildApp>[0]> = {},
+) {
+  const log = createLogger('test-app', 'silent');
+  return buildApp({
+    config: {
+      SYNCLINE_API_KEYS: [],
+      SYNCLINE_BODY_LIMIT_BYTES: 1 << 20,
+      SYNCLINE_BULK_MAX_OPERATIONS: 1000,
+      SYNCLINE_WAIT_INDEXED_MAX_MS: 5000,
+    },
+    declaration,
+    pool: ns.pool,
+    log,
+    registry: createMetricsRegistry('test-app', false),
+    ...extra,
+  });
 }
 
 export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Promise<Harness> {
