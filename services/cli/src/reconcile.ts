@@ -76,7 +76,9 @@ async function* esDocs(es: Client, c: Collection, unsorted: Item[]): AsyncGenera
       query: { match_all: {} },
     });
     for (const h of res.hits.hits) {
-      const item = { id: h._id!, version: h._version!, doc: h._source };
+      // Indexes created before syncline_id was excluded from _source carry it there: not document content.
+      const { [ID_FIELD]: _sortable, ...source } = (h._source ?? {}) as Record<string, unknown>;
+      const item = { id: h._id!, version: h._version!, doc: source };
       // Written by hand, without the sortable id: outside the order, checked one by one.
       if (h.sort?.[0] === null || h.sort?.[0] === undefined || typeof h.sort[0] !== 'string') unsorted.push(item);
       else yield item;

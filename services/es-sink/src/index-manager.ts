@@ -62,6 +62,13 @@ export async function ensureIndex(es: Client, c: Collection): Promise<string> {
   const exists = await es.indices.existsAlias({ name: c.index.alias });
   if (exists) {
     const current = await es.indices.getAlias({ name: c.index.alias });
+    // Fields added to the declaration (and the sortable id, for indexes created before it existed)
+    // are added to the live index; changing an existing field's type needs `syncline reindex`.
+    // A conflicting field is left as it is (the documents it rejects go to the dead-letter topic).
+    const { properties } = indexMappings(c) as { properties: Record<string, never> };
+    for (const [name, mapping] of Object.entries(properties)) {
+      await es.indices.putMapping({ index: c.index.alias, properties: { [name]: mapping } }).catch(() => {});
+    }
     return Object.keys(current)[0]!;
   }
   const index = physicalIndexName(c, 1);
