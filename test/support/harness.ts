@@ -57,17 +57,7 @@ export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Prom
     relayId: `${ns.name}-relay`,
   });
   relay.start();
-  const app = await buildApp({
-    config: {
-      SYNCLINE_API_KEYS: [],
-      SYNCLINE_BODY_LIMIT_BYTES: 1 << 20,
-      SYNCLINE_BULK_MAX_OPERATIONS: 1000,
-      SYNCLINE_WAIT_INDEXED_MAX_MS: 5000,
-    },
-    declaration,
-    pool: ns.pool,
-    log,
-    registry,
+  const app = await buildTestApp(ns, declaration, {
     afterCommit: () => relay.wake(),
     index: new EsIndexedVersionReader(es),
   });
