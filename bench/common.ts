@@ -32,3 +32,9 @@ export function writeResult(name: string, markdown: string): void {
 }
 
 export const rate = (n: number, ms: number) => Math.round((n * 1000) / ms);
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
+}

@@ -1,12 +1,13 @@
-// Publishes outbox rows to Kafka: one topic per collection, key = document id, Avro value, and a
-// tombstone after each delete so compaction can forget the key. A transactional producer (which is
-// also idempotent, acks=all) fences a relay that lost leadership but still tries to send.
-import { CompressionTypes, type Kafka, type Message, type Producer, type ITopicConfig } from 'kafkajs';
-import { type Declaration, EVENT_ID_HEADER, EventCodec, historicSchemas, SCHEMA_HEADER } from '@syncline/schema';
-import type { OutboxRow } from './pg-outbox-store.ts';
+// Publishes encoded outbox batches to Kafka (see event-batch.ts for the records). A transactional
+// producer (which is also idempotent, acks=all) fences a relay that lost leadership but still tries
+// to send, and makes each batch visible all at once.
+import { CompressionTypes, type ITopicConfig, type Kafka, type Producer } from 'kafkajs';
+import type { Declaration } from '@syncline/schema';
+import type { TopicMessages } from './event-batch.ts';
 
 export interface EventPublisher {
-  publish(rows: OutboxRow[]): Promise<void>;
+  /** Sends the records in one transaction, committed once `beforeCommit` resolved (aborted if it rejects). */
+  publish(topicMessages: TopicMessages[], beforeCommit?: Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,18 +48,12 @@ export interface KafkaEventPublisherOptions {
 
 export class KafkaEventPublisher implements EventPublisher {
   private readonly kafka: Kafka;
-  private readonly codecs = new Map<string, EventCodec>();
-  private readonly topics = new Map<string, string>();
   private readonly options: KafkaEventPublisherOptions;
   private producer: Producer | undefined;
 
-  constructor(kafka: Kafka, declaration: Declaration, options: KafkaEventPublisherOptions) {
+  constructor(kafka: Kafka, options: KafkaEventPublisherOptions) {
     this.kafka = kafka;
     this.options = options;
-    for (const c of declaration.collections) {
-      this.codecs.set(c.name, new EventCodec(c, historicSchemas(c.name)));
-      this.topics.set(c.name, c.topic);
-    }
   }
 
   private async connected(): Promise<Producer> {
@@ -74,43 +69,17 @@ export class KafkaEventPublisher implements EventPublisher {
     return producer;
   }
 
-  encode(row: OutboxRow): { topic: string; messages: Message[] } {
-    const codec = this.codecs.get(row.collection);
-    if (!codec) throw new Error(`outbox row ${row.seq} names unknown collection '${row.collection}'`);
-    const key = codec.encodeKey(row.aggregateId);
-    const value = codec.encode({
-      collection: row.collection,
-      id: row.aggregateId,
-      op: row.op,
-      version: row.version,
-      committedAt: row.createdAt.getTime(),
-      document: row.payload,
-    });
-    const headers = {
-      [SCHEMA_HEADER]: codec.fingerprint,
-      [EVENT_ID_HEADER]: `${row.collection}:${row.aggregateId}:${row.version}`,
-    };
-    const messages: Message[] = [{ key, value, headers }];
-    if (row.op === 'DELETE') messages.push({ key, value: null, headers });
-    return { topic: this.topics.get(row.collection)!, messages };
-  }
-
-  async publish(rows: OutboxRow[]): Promise<void> {
-    const byTopic = new Map<string, Message[]>();
-    for (const row of rows) {
-      const { topic, messages } = this.encode(row);
-      const list = byTopic.get(topic);
-      if (list) list.push(...messages);
-      else byTopic.set(topic, messages);
-    }
+  /** Sends the records in one Kafka transaction: all of them become visible, or none. */
+  async publish(topicMessages: TopicMessages[], beforeCommit?: Promise<void>): Promise<void> {
     const producer = await this.connected();
     const txn = await producer.transaction();
     try {
       await txn.sendBatch({
         acks: -1,
         compression: this.options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        topicMessages,
       });
+      await beforeCommit;
       await txn.commit();
     } catch (err) {
       await txn.abort().catch(() => {});

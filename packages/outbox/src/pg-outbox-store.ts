@@ -1,24 +1,12 @@
-// The relay's view of the outbox in PostgreSQL. Leadership is a session-level advisory lock held
-// on one dedicated connection; reads and removals run on that same connection, so a relay that
-// lost its session (and with it the lock) cannot remove anything.
+// The relay's hold on the outbox in PostgreSQL. Leadership is a session-level advisory lock held
+// on one dedicated connection; removals run on that same connection, so a relay that lost its
+// session (and with it the lock) cannot remove anything. (Reading is OutboxReader's.)
 import pg from 'pg';
 import { OUTBOX_TABLE, q } from './sql.ts';
-
-export interface OutboxRow {
-  seq: string;
-  collection: string;
-  aggregateId: string;
-  op: 'UPSERT' | 'DELETE';
-  version: number;
-  payload: Record<string, unknown> | null;
-  createdAt: Date;
-}
 
 export interface OutboxStore {
   /** Try to become the active relay for this outbox shard; true while held. */
   tryLead(): Promise<boolean>;
-  /** Oldest committed events first (ascending seq). */
-  fetch(limit: number): Promise<OutboxRow[]>;
   remove(seqs: string[]): Promise<void>;
   backlog(): Promise<{ count: number; oldestAgeSeconds: number }>;
   close(): Promise<void>;
@@ -69,31 +57,6 @@ export class PgOutboxStore implements OutboxStore {
       await this.drop();
       return false;
     }
-  }
-
-  async fetch(limit: number): Promise<OutboxRow[]> {
-    const c = await this.connection();
-    const { rows } = await c.query<{
-      seq: string;
-      collection: string;
-      aggregate_id: string;
-      op: 'UPSERT' | 'DELETE';
-      version: string;
-      payload: Record<string, unknown> | null;
-      created_at: Date;
-    }>(
-      `select seq, collection, aggregate_id, op, version, payload, created_at from ${q(OUTBOX_TABLE)} order by seq limit $1`,
-      [limit],
-    );
-    return rows.map((r) => ({
-      seq: r.seq,
-      collection: r.collection,
-      aggregateId: r.aggregate_id,
-      op: r.op,
-      version: Number(r.version),
-      payload: r.payload,
-      createdAt: r.created_at,
-    }));
   }
 
   async remove(seqs: string[]): Promise<void> {

@@ -5,7 +5,8 @@
 // the outbox is empty; wake() (called after a local commit) cuts the wait short.
 import { backoffDelay, Counter, Gauge, Histogram, type Logger, type Registry, sleep } from '@syncline/core';
 import type { EventPublisher } from './kafka-event-publisher.ts';
-import type { OutboxRow, OutboxStore } from './pg-outbox-store.ts';
+import type { BatchReader, EncodedBatch } from './outbox-reader.ts';
+import type { OutboxStore } from './pg-outbox-store.ts';
 
 export interface RelayOptions {
   batchSize: number;
@@ -27,6 +28,7 @@ export type RelayState = 'stopped' | 'standby' | 'active';
 
 export class OutboxRelay {
   private readonly store: OutboxStore;
+  private readonly reader: BatchReader;
   private readonly publisher: EventPublisher;
   private readonly log: Logger;
   private readonly options: RelayOptions;
@@ -38,12 +40,14 @@ export class OutboxRelay {
 
   constructor(deps: {
     store: OutboxStore;
+    reader: BatchReader;
     publisher: EventPublisher;
     log: Logger;
     registry: Registry;
     options?: Partial<RelayOptions>;
   }) {
     this.store = deps.store;
+    this.reader = deps.reader;
     this.publisher = deps.publisher;
     this.log = deps.log;
     this.options = { ...DEFAULT_RELAY_OPTIONS, ...deps.options };
@@ -86,11 +90,13 @@ export class OutboxRelay {
     this.wakeUp.abort();
   }
 
-  /** Publishes nothing more; returns after the batch in flight is published and removed (or failed). */
+  /** Publishes nothing more and gives up leadership; returns after the batch in flight is published and removed (or failed). */
   async stop(): Promise<void> {
     this.abort.abort();
     this.wake();
     await this.loop;
+    // Leadership goes with the session: a standby takes over at its next poll.
+    await Promise.all([this.reader.close(), this.store.close()]);
     this.loop = undefined;
     this.state = 'stopped';
     this.metrics.active.set(0);
@@ -107,23 +113,48 @@ export class OutboxRelay {
     const signal = this.abort.signal;
     let idle = this.options.idleMinMs;
     let failures = 0;
-    // The next batch is read while one is publishing (pipelining). Batches are published strictly one
-    // after the other, and the next batch is every row not in flight in seq order, so per-key commit
-    // order holds: a row of a key read later was committed after that key's earlier rows.
-    let inflight: { rows: OutboxRow[]; done: Promise<void> } | undefined;
-    const settle = async () => {
-      if (!inflight) return;
-      const { rows, done } = inflight;
+    // Pipelined, with at most one batch ever committed to Kafka but not yet removed:
+    //   read N+1 ‖ send N → commit N → remove N ‖ send N+1 → (N removed) commit N+1 → remove N+1 ‖ …
+    // Batches are committed strictly one after the other, and each is every row not yet removed in seq
+    // order, so per-key commit order holds (a row of a key read later was committed after that key's
+    // earlier rows). A crash republishes at most the one committed-but-unremoved batch, whose versions
+    // then repeat in place but never go back; a batch whose transaction was not committed is aborted
+    // and never visible to (read-committed) consumers.
+    type Step = { batch: EncodedBatch; done: Promise<void> };
+    let inflight: Step | undefined; // sent; committed once done
+    let removing: Step | undefined; // committed; removed once done
+    const removeCommitted = (): Promise<void> => {
+      const step = inflight;
       inflight = undefined;
-      await done;
-      this.options.afterPublish?.();
-      await this.store.remove(rows.map((r) => r.seq));
-      this.metrics.published.inc(rows.length);
+      if (!step) return Promise.resolve();
+      const done = step.done.then(async () => {
+        this.options.afterPublish?.();
+        await this.store.remove(step.batch.seqs);
+        this.metrics.published.inc(step.batch.events);
+      });
+      done.catch(() => {}); // observed by whoever awaits it
+      removing = { batch: step.batch, done };
+      return done;
+    };
+    const drain = async () => {
+      await removeCommitted();
+      await removing?.done;
+      removing = undefined;
+    };
+    // The read of the batch after the current one starts as soon as the current one arrives, so the
+    // reader thread works while this thread publishes.
+    let ahead: Promise<EncodedBatch> | undefined;
+    const forget = async () => {
+      await ahead?.catch(() => {});
+      ahead = undefined;
+      await inflight?.done.catch(() => {});
+      await removing?.done.catch(() => {});
+      inflight = undefined;
+      removing = undefined;
     };
     while (!signal.aborted) {
       if (!(await this.store.tryLead())) {
-        await inflight?.done.catch(() => {});
-        inflight = undefined;
+        await forget();
         if (this.state !== 'standby') this.log.info('relay is a hot standby; another relay holds the outbox');
         this.state = 'standby';
         this.metrics.active.set(0);
@@ -134,31 +165,32 @@ export class OutboxRelay {
       this.state = 'active';
       this.metrics.active.set(1);
       try {
-        const busy = new Set(inflight?.rows.map((r) => r.seq));
-        const fetched = await this.store.fetch(this.options.batchSize + busy.size);
-        const rows = busy.size ? fetched.filter((r) => !busy.has(r.seq)).slice(0, this.options.batchSize) : fetched;
-        if (rows.length === 0) {
-          await settle();
+        const unremoved = [...(removing?.batch.seqs ?? []), ...(inflight?.batch.seqs ?? [])];
+        const batch = await (ahead ?? this.reader.read(this.options.batchSize, unremoved));
+        ahead = undefined;
+        if (batch.events === 0) {
+          await drain();
           await this.idleWait(idle, signal);
           idle = Math.min(this.options.idleMaxMs, idle * 2);
           continue;
         }
         idle = this.options.idleMinMs;
-        // The previous batch is confirmed and removed before this one is sent: at most one batch is
-        // ever published-but-not-removed, so a crash republishes it alone and a key's versions can
-        // repeat in place but never go back (publishing two batches ahead could replay N, N+1, N, N+1).
-        await settle();
+        ahead = this.reader.read(this.options.batchSize, [...unremoved, ...batch.seqs]);
+        ahead.catch(() => {}); // observed when awaited
+        // One Kafka transaction at a time: the previous batch is committed first. Its removal then runs
+        // while this one is sent, and this one commits only after it.
+        await inflight?.done;
+        const previousRemoved = removeCommitted();
         const end = this.metrics.batches.startTimer();
-        const done = this.publisher.publish(rows).then(() => {
+        const done = this.publisher.publish(batch.topicMessages, previousRemoved).then(() => {
           end();
         });
-        done.catch(() => {}); // observed by settle()
-        inflight = { rows, done };
+        done.catch(() => {}); // observed by removeCommitted()
+        inflight = { batch, done };
         failures = 0;
       } catch (err) {
         // Nothing in flight survives a failure: rows not removed are read and published again.
-        await inflight?.done.catch(() => {});
-        inflight = undefined;
+        await forget();
         failures++;
         this.metrics.failures.inc();
         const delay = backoffDelay(failures, { initialMs: 100, maxMs: 5000 });
@@ -167,7 +199,7 @@ export class OutboxRelay {
       }
     }
     try {
-      await settle();
+      await drain();
     } catch (err) {
       this.log.warn({ err }, 'the last batch was not confirmed; it will be published again');
     }

@@ -1,7 +1,7 @@
 // The relay wiring shared by the embedded mode and the outbox-relay service.
 import type { Kafka } from 'kafkajs';
 import type { Logger, Registry } from '@syncline/core';
-import { KafkaEventPublisher, OutboxRelay, PgOutboxStore, type RelayOptions } from '@syncline/outbox';
+import { KafkaEventPublisher, OutboxReader, OutboxRelay, PgOutboxStore, type RelayOptions } from '@syncline/outbox';
 import type { Declaration } from '@syncline/schema';
 
 export function buildRelay(deps: {
@@ -19,7 +19,8 @@ export function buildRelay(deps: {
   const shard = deps.shard ?? 0;
   return new OutboxRelay({
     store: new PgOutboxStore(deps.pgUrl, shard),
-    publisher: new KafkaEventPublisher(deps.kafka, deps.declaration, {
+    reader: new OutboxReader(deps.pgUrl, deps.declaration),
+    publisher: new KafkaEventPublisher(deps.kafka, {
       transactionalId: `${deps.relayId ?? 'syncline-relay'}-${shard}`,
       compression: deps.compression,
     }),

@@ -1,0 +1,79 @@
+// Reads the next batch of committed outbox events, already encoded as Kafka records. The reading
+// and encoding run on a worker thread (outbox-reader-worker.ts) with its own connection; the
+// caller's thread only receives one transferred buffer per batch.
+import { Worker } from 'node:worker_threads';
+import type { Declaration } from '@syncline/schema';
+import { type PackedBatch, type TopicMessages, unpack } from './event-batch.ts';
+
+export interface ReadRequest {
+  id: number;
+  limit: number;
+  /** Seqs of the batch still in flight: not read again. */
+  exclude: string[];
+}
+
+export type ReadResponse = { id: number; batch: PackedBatch } | { id: number; error: string };
+
+export interface EncodedBatch {
+  seqs: string[];
+  events: number;
+  topicMessages: TopicMessages[];
+}
+
+export interface BatchReader {
+  /** Up to `limit` committed events oldest first (ascending seq), skipping `exclude`. */
+  read(limit: number, exclude: string[]): Promise<EncodedBatch>;
+  close(): Promise<void>;
+}
+
+export class OutboxReader implements BatchReader {
+  private readonly connectionString: string;
+  private readonly declaration: Declaration;
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (b: EncodedBatch) => void; reject: (e: Error) => void }>();
+
+  constructor(connectionString: string, declaration: Declaration) {
+    this.connectionString = connectionString;
+    this.declaration = declaration;
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./outbox-reader-worker.ts', import.meta.url), {
+      workerData: { connectionString: this.connectionString, declaration: this.declaration },
+    });
+    worker.unref();
+    worker.on('message', (m: ReadResponse) => {
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (!p) return;
+      if ('error' in m) p.reject(new Error(`reading the outbox failed: ${m.error}`));
+      else p.resolve({ seqs: m.batch.seqs, events: m.batch.events, topicMessages: unpack(m.batch) });
+    });
+    const fail = (err: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the outbox reader thread exited with ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  read(limit: number, exclude: string[]): Promise<EncodedBatch> {
+    const worker = this.started();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, limit, exclude } satisfies ReadRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+}
