@@ -99,6 +99,33 @@ try {
     httpRates.push(rate(put.count, put.ms));
   }
 
+  // d. What waking the relay with NOTIFY would cost the writers: the same direct transactions with a
+  // statement trigger on the outbox that calls pg_notify (no extra round trip) and a relay-like LISTEN
+  // session, alternating with plain transactions (Syncline's adaptive polling costs writers nothing).
+  await ns.pool.query(`create function bench_notify() returns trigger language plpgsql as
+    $$ begin perform pg_notify('syncline_outbox', ''); return null; end $$`);
+  const listener = await ns.pool.connect();
+  await listener.query('listen syncline_outbox');
+  const plainRates: number[] = [];
+  const notifyRates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const notify of [false, true]) {
+      if (notify) {
+        await ns.pool.query(`create trigger bench_notify after insert on syncline_outbox
+          for each statement execute function bench_notify()`);
+      }
+      const run = await forDuration(CONCURRENCY, SECONDS, (w, i) =>
+        withTransaction(pool, (client) =>
+          writer.apply(client, 'products', [{ op: 'upsert', id: `n-${w}-${i % 500}`, document: doc(i) }]),
+        ).then(() => {}),
+      );
+      (notify ? notifyRates : plainRates).push(rate(run.count, run.ms));
+      if (notify) await ns.pool.query('drop trigger bench_notify on syncline_outbox');
+    }
+  }
+  await listener.query('unlisten *');
+  listener.release();
+
   // b. _bulk versus COPY, 100k rows each
   const ROWS = 100_000;
   const BULK = 1000;
@@ -225,10 +252,12 @@ try {
 |---|---|---|---|---|
 | single-document PUT, concurrency ${CONCURRENCY} | ${httpRate} writes/s over HTTP | ${directRate} tx/s, same transaction through pg | ${(httpRate / directRate).toFixed(2)} | ≥ 0.80 |
 | \`_bulk\` (1000 rows/request, 4 in flight), ${ROWS} rows | ${bulkRate} rows/s | ${copyRate} rows/s with COPY | ${(bulkRate / copyRate).toFixed(2)} | ≥ 0.50 |
+| writers with NOTIFY wake-ups (trigger + listener), concurrency ${CONCURRENCY} | ${median(notifyRates)} tx/s | ${median(plainRates)} tx/s without (polling) | ${(median(notifyRates) / median(plainRates)).toFixed(2)} | measured |
 | relay drains ${EVENTS} outbox events (gzip, transactions of up to 5000) | ${relayRate} events/s | ${bareRate} events/s, bare idempotent producer, same messages | ${(relayRate / bareRate).toFixed(2)} | ≥ 0.80 |
 
 Figures are medians of ${ROUNDS} alternating rounds (each round: baseline and Syncline back to back);
-all rounds: PUT ${httpRates.join(', ')} vs pg ${directRates.join(', ')}; relay ${relayRates.join(', ')} vs bare
+all rounds: PUT ${httpRates.join(', ')} vs pg ${directRates.join(', ')}; NOTIFY ${notifyRates.join(', ')} vs
+without ${plainRates.join(', ')}; relay ${relayRates.join(', ')} vs bare
 producer ${bareRates.join(', ')}. The HTTP figure includes a separate write-API process and the load
 generator (undici pool, keep-alive) on the same 2 cores; the pg baseline runs in the benchmark process. \`_bulk\` writes rows, versions and outbox events in one
 transaction; COPY writes only the rows. The relay also reads and deletes the outbox rows.`,

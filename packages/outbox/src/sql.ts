@@ -31,18 +31,35 @@ export function createTableSql(c: Collection): string {
 )`;
 }
 
-/** Column list for jsonb_to_recordset: id, every field, version. */
-export function recordsetColumns(c: Collection): string {
-  const fields = Object.entries(c.fields).map(([name, f]) => `${q(name)} ${pgType(f)}`);
-  return [`${q(c.primaryKey)} text`, ...fields, `${q(VERSION_COLUMN)} bigint`].join(', ');
-}
-
-export function upsertSql(c: Collection): string {
-  const cols = [c.primaryKey, ...Object.keys(c.fields), VERSION_COLUMN].map(q);
-  const updates = [...Object.keys(c.fields), VERSION_COLUMN].map((n) => `${q(n)} = excluded.${q(n)}`);
-  return `insert into ${q(c.table)} (${cols.join(', ')})
-select ${cols.join(', ')} from jsonb_to_recordset($1::jsonb) as r(${recordsetColumns(c)})
-on conflict (${q(c.primaryKey)}) do update set ${updates.join(', ')}`;
+/**
+ * One statement that versions and writes a batch of changes and appends their outbox events: each
+ * input row ($1, a JSON array of {id, op, payload}) takes the next version from the one sequence,
+ * upserts (columns from its document via jsonb_populate_record) or deletes the row, and becomes an
+ * outbox event. Returns each id with its version and whether an upsert created the row. The caller
+ * holds the ids' advisory locks, so versions of one id still increase in commit order.
+ */
+export function writeChangesSql(c: Collection): string {
+  const fields = Object.keys(c.fields).map(q);
+  const cols = [q(c.primaryKey), ...fields, q(VERSION_COLUMN)];
+  const updates = [...fields, q(VERSION_COLUMN)].map((n) => `${n} = excluded.${n}`);
+  return `with input as (
+  select r.id, r.op, r.payload, nextval('${q(VERSION_SEQUENCE)}') as version
+  from jsonb_to_recordset($1::jsonb) as r(id text, op text, payload jsonb)
+), up as (
+  insert into ${q(c.table)} (${cols.join(', ')})
+  select i.id, ${fields.map((f) => `d.${f}`).join(', ')}, i.version
+  from input i cross join lateral jsonb_populate_record(null::${q(c.table)}, i.payload) d
+  where i.op = 'UPSERT'
+  on conflict (${q(c.primaryKey)}) do update set ${updates.join(', ')}
+  returning ${q(c.primaryKey)} as id, (xmax = 0) as created
+), del as (
+  delete from ${q(c.table)} t using input i where i.op = 'DELETE' and t.${q(c.primaryKey)} = i.id
+), events as (
+  insert into ${q(OUTBOX_TABLE)} (collection, aggregate_id, op, version, payload)
+  select $2, i.id, i.op, i.version, i.payload from input i order by i.version
+)
+select i.id, i.version::text as version, coalesce(up.created, false) as created
+from input i left join up on up.id = i.id`;
 }
 
 export function selectRowsSql(c: Collection): string {

@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { SynclineError } from '@syncline/core';
 import { type Collection, type Declaration, type Document, findCollection, rowToDocument } from '@syncline/schema';
-import { OUTBOX_TABLE, q, selectRowsSql, upsertSql, VERSION_COLUMN, VERSION_SEQUENCE } from './sql.ts';
+import { selectRowsSql, VERSION_COLUMN, writeChangesSql } from './sql.ts';
 
 export type WriteOp =
   | { op: 'upsert'; id: string; document: Document; ifMatch?: number | undefined }
@@ -23,7 +23,7 @@ export interface WriteResult {
 
 export class OutboxWriter {
   private readonly declaration: Declaration;
-  private readonly upserts = new Map<string, string>();
+  private readonly writeSql = new Map<string, string>();
 
   constructor(declaration: Declaration) {
     this.declaration = declaration;
@@ -49,7 +49,10 @@ export class OutboxWriter {
       seen.add(o.id);
     });
     const ids = [...seen].sort();
-    const current = await this.lockAndRead(client, c, ids);
+    await this.lock(client, c, ids);
+    // Plain upserts need nothing from the current row; patches, deletes and If-Match read it (after the lock).
+    const needsRow = ops.some((o) => o.op !== 'upsert' || o.ifMatch !== undefined);
+    const current = needsRow ? await this.read(client, c, ids) : new Map<string, Record<string, unknown>>();
 
     const results: WriteResult[] = [];
     ops.forEach((o) => {
@@ -69,10 +72,9 @@ export class OutboxWriter {
         results.push({ id: o.id, op: 'DELETE', version: 0, created: false, document: null });
       } else {
         const document = o.op === 'upsert' ? o.document : { ...rowToDocument(c, row!), ...o.patch };
-        results.push({ id: o.id, op: 'UPSERT', version: 0, created: !row, document });
+        results.push({ id: o.id, op: 'UPSERT', version: 0, created: false, document });
       }
     });
-    await this.assignVersions(client, results);
     await this.write(client, c, results);
     return results;
   }
@@ -84,65 +86,49 @@ export class OutboxWriter {
   async recordChange(client: pg.ClientBase, collectionName: string, ids: string[]): Promise<WriteResult[]> {
     const c = this.collection(collectionName);
     const sorted = [...new Set(ids)].sort();
-    const current = await this.lockAndRead(client, c, sorted);
+    await this.lock(client, c, sorted);
+    const current = await this.read(client, c, sorted);
     const results: WriteResult[] = sorted.map((id) => {
       const row = current.get(id);
       return row
         ? { id, op: 'UPSERT', version: 0, created: false, document: rowToDocument(c, row) }
         : { id, op: 'DELETE', version: 0, created: false, document: null };
     });
-    await this.assignVersions(client, results);
     await this.write(client, c, results);
     return results;
   }
 
-  private async lockAndRead(client: pg.ClientBase, c: Collection, sortedIds: string[]) {
+  private async lock(client: pg.ClientBase, c: Collection, sortedIds: string[]): Promise<void> {
     // Sorted lock order: two transactions over overlapping ids cannot deadlock.
     await client.query(
       'select count(pg_advisory_xact_lock(hashtextextended($1 || chr(47) || k, 0))) from unnest($2::text[]) with ordinality as u(k, n)',
       [c.name, sortedIds],
     );
-    const { rows } = await client.query<Record<string, unknown>>(selectRowsSql(c), [sortedIds]);
+  }
+
+  /** Current rows, read in a statement after the lock (so with a snapshot that sees the last holder's commit). */
+  private async read(client: pg.ClientBase, c: Collection, ids: string[]) {
+    const { rows } = await client.query<Record<string, unknown>>(selectRowsSql(c), [ids]);
     return new Map(rows.map((r) => [String(r[c.primaryKey]), r]));
   }
 
-  private async assignVersions(client: pg.ClientBase, results: WriteResult[]): Promise<void> {
-    const { rows } = await client.query<{ v: string }>(
-      `select nextval('${q(VERSION_SEQUENCE)}') as v from generate_series(1, $1::int)`,
-      [results.length],
-    );
-    results.forEach((r, i) => {
-      r.version = Number(rows[i]!.v);
-    });
-  }
-
+  /** Versions, writes and appends the outbox events in one statement; fills in version and created. */
   private async write(client: pg.ClientBase, c: Collection, results: WriteResult[]): Promise<void> {
-    const upserts = results.filter((r) => r.op === 'UPSERT');
-    const deletes = results.filter((r) => r.op === 'DELETE').map((r) => r.id);
-    if (upserts.length) {
-      let sql = this.upserts.get(c.name);
-      if (!sql) {
-        sql = upsertSql(c);
-        this.upserts.set(c.name, sql);
-      }
-      const records = upserts.map((r) => ({ ...r.document, [c.primaryKey]: r.id, [VERSION_COLUMN]: r.version }));
-      await client.query(sql, [JSON.stringify(records)]);
+    let sql = this.writeSql.get(c.name);
+    if (!sql) {
+      sql = writeChangesSql(c);
+      this.writeSql.set(c.name, sql);
     }
-    if (deletes.length) {
-      await client.query(`delete from ${q(c.table)} where ${q(c.primaryKey)} = any($1::text[])`, [deletes]);
+    const input = results.map((r) => ({ id: r.id, op: r.op, payload: r.document }));
+    const { rows } = await client.query<{ id: string; version: string; created: boolean }>(sql, [
+      JSON.stringify(input),
+      c.name,
+    ]);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const r of results) {
+      const row = byId.get(r.id)!;
+      r.version = Number(row.version);
+      r.created = row.created;
     }
-    const events = results.map((r) => ({
-      collection: c.name,
-      aggregate_id: r.id,
-      op: r.op,
-      version: r.version,
-      payload: r.document,
-    }));
-    await client.query(
-      `insert into ${q(OUTBOX_TABLE)} (collection, aggregate_id, op, version, payload)
-       select collection, aggregate_id, op, version, payload
-       from jsonb_to_recordset($1::jsonb) as r(collection text, aggregate_id text, op text, version bigint, payload jsonb)`,
-      [JSON.stringify(events)],
-    );
   }
 }

@@ -85,6 +85,16 @@ describe('write API on PostgreSQL', () => {
     expect(replace.statusCode).toBe(200);
     const v2 = replace.json().version as number;
     expect(v2).toBeGreaterThan(v1);
+    // Without If-Match a replace needs no read of the current row; it still answers 200, not 201.
+    const plain = await app.inject({
+      method: 'PUT',
+      url: '/v1/collections/products/documents/p-1',
+      headers: auth,
+      payload: { ...doc, price: 30 },
+    });
+    expect(plain.statusCode).toBe(200);
+    const v2b = plain.json().version as number;
+    expect(v2b).toBeGreaterThan(v2);
 
     const patch = await app.inject({
       method: 'PATCH',
@@ -113,11 +123,12 @@ describe('write API on PostgreSQL', () => {
     expect(events.map((e) => [e.op, e.version])).toEqual([
       ['UPSERT', v1],
       ['UPSERT', v2],
+      ['UPSERT', v2b],
       ['UPSERT', v3],
       ['DELETE', v4],
     ]);
-    expect(events[2]!.payload).toEqual(patch.json().document);
-    expect(events[3]!.payload).toBeNull();
+    expect(events[3]!.payload).toEqual(patch.json().document);
+    expect(events[4]!.payload).toBeNull();
   });
 
   it('applies a bulk request in one transaction with multi-row SQL', async () => {
