@@ -89,7 +89,13 @@ async function catchUp(
       metrics: new SinkMetrics(registry),
       log: createLogger('reindex', 'warn'),
     });
-    const consumer = kafka.consumer({ groupId, maxBytesPerPartition: 8 << 20, maxBytes: 32 << 20 });
+    // A short fetch wait: at the end of the topic a long poll would only delay the disconnect.
+    const consumer = kafka.consumer({
+      groupId,
+      maxBytesPerPartition: 8 << 20,
+      maxBytes: 32 << 20,
+      maxWaitTimeInMs: 100,
+    });
     let events = 0;
     let running = true;
     await consumer.connect();

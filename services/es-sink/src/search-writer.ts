@@ -26,7 +26,11 @@ export class EsBulkWriter implements SearchWriter {
       else lines.push(JSON.stringify({ delete: meta }));
     }
     const res = await this.es.bulk(
-      { operations: lines as unknown as Record<string, unknown>[] },
+      {
+        operations: lines as unknown as Record<string, unknown>[],
+        // Only what classification reads: a full item answer is several times larger to send and parse.
+        filter_path: ['items.*.status', 'items.*.error.type', 'items.*.error.reason'],
+      },
       { requestTimeout: this.timeoutMs, maxRetries: 0 },
     );
     return res.items.map((item, i) => {
