@@ -10,10 +10,9 @@ import { ensureTopics, migrate } from '@syncline/outbox';
 import { EventCodec, SCHEMA_HEADER, withNamespace } from '@syncline/schema';
 import { createNamespace, startServices } from '@syncline/testkit';
 import { demoDeclaration } from '../test/support/pipeline.ts';
-import { rate, timed, writeResult } from './common.ts';
+import { arg, rate, timed, writeResult } from './common.ts';
 
-const i = process.argv.indexOf('--docs');
-const DOCS = i > 0 ? Number(process.argv[i + 1]) : 500_000;
+const DOCS = arg('docs', 500_000);
 const BASE = Date.parse('2026-01-01T00:00:00Z');
 
 const { services } = await startServices();

@@ -13,12 +13,8 @@ import { EventCodec, SCHEMA_HEADER, withNamespace } from '@syncline/schema';
 import { createNamespace, startServices } from '@syncline/testkit';
 import { demoDeclaration } from '../test/support/pipeline.ts';
 import { startHarness } from '../test/support/harness.ts';
-import { rate, timed, writeResult } from './common.ts';
+import { arg, rate, timed, writeResult } from './common.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const EVENTS = arg('events', 200_000);
 const NAIVE = arg('naive', 3000);
 const SECONDS = arg('seconds', 20);

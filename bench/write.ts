@@ -14,12 +14,8 @@ import { withNamespace } from '@syncline/schema';
 import { createNamespace, spawnService, startServices, writeTempJson } from '@syncline/testkit';
 import { buildRelay, withTransaction } from '@syncline/write-api';
 import { demoDeclaration } from '../test/support/pipeline.ts';
-import { median, rate, timed, writeResult } from './common.ts';
+import { arg, median, rate, timed, writeResult } from './common.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const SECONDS = arg('seconds', 10);
 const EVENTS = arg('events', 200_000);
 const ROUNDS = arg('rounds', 3);

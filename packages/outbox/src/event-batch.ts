@@ -48,7 +48,7 @@ export class BatchEncoder {
 
   pack(rows: OutboxRow[]): PackedBatch {
     const parts: Buffer[] = [];
-    const groups = new Map<string, { topic: PackedTopic; layout: number[] }>();
+    const groups = new Map<string, { topic: string; fingerprint: string; eventIds: string[]; layout: number[] }>();
     let offset = 0;
     for (const row of rows) {
       const entry = this.codecs.get(row.collection);
@@ -65,19 +65,16 @@ export class BatchEncoder {
       });
       let group = groups.get(topic);
       if (!group) {
-        group = {
-          topic: { topic, fingerprint: codec.fingerprint, eventIds: [], layout: new Int32Array(0) },
-          layout: [],
-        };
+        group = { topic, fingerprint: codec.fingerprint, eventIds: [], layout: [] };
         groups.set(topic, group);
       }
       const eventId = `${row.collection}:${row.aggregateId}:${row.version}`;
       parts.push(key, value);
       group.layout.push(offset, key.length, offset + key.length, value.length);
-      group.topic.eventIds.push(eventId);
+      group.eventIds.push(eventId);
       if (row.op === 'DELETE') {
         group.layout.push(offset, key.length, 0, -1);
-        group.topic.eventIds.push(eventId);
+        group.eventIds.push(eventId);
       }
       offset += key.length + value.length;
     }
@@ -88,7 +85,7 @@ export class BatchEncoder {
       p.copy(view, at);
       at += p.length;
     }
-    const topics = [...groups.values()].map(({ topic, layout }) => ({ ...topic, layout: Int32Array.from(layout) }));
+    const topics = [...groups.values()].map((g) => ({ ...g, layout: Int32Array.from(g.layout) }));
     return { seqs: rows.map((r) => r.seq), events: rows.length, bytes, topics };
   }
 }

@@ -29,7 +29,6 @@ async function connection(): Promise<pg.Client> {
 }
 
 parentPort!.on('message', async ({ id, limit, exclude }: ReadRequest) => {
-  let response: ReadResponse;
   try {
     const c = await connection();
     const { rows } = await c.query<{
@@ -52,16 +51,13 @@ parentPort!.on('message', async ({ id, limit, exclude }: ReadRequest) => {
         committedAt: r.committed_ms,
       })),
     );
-    parentPort!.postMessage({ id, batch } satisfies ReadResponse, [
-      batch.bytes,
-      ...batch.topics.map((t) => t.layout.buffer as ArrayBuffer),
-    ]);
-    return;
+    const transfer = [batch.bytes, ...batch.topics.map((t) => t.layout.buffer as ArrayBuffer)];
+    parentPort!.postMessage({ id, batch } satisfies ReadResponse, transfer);
   } catch (err) {
+    // A failed read drops the connection; the next read opens a new one.
     const old = client;
     client = undefined;
     await old?.end().catch(() => {});
-    response = { id, error: (err as Error).message ?? String(err) };
+    parentPort!.postMessage({ id, error: (err as Error).message ?? String(err) } satisfies ReadResponse);
   }
-  parentPort!.postMessage(response);
 });

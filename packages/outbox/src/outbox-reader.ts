@@ -8,7 +8,7 @@ import { type PackedBatch, type TopicMessages, unpack } from './event-batch.ts';
 export interface ReadRequest {
   id: number;
   limit: number;
-  /** Seqs of the batch still in flight: not read again. */
+  /** Seqs of batches read but not yet removed: not read again. */
   exclude: string[];
 }
 
