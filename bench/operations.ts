@@ -66,26 +66,37 @@ try {
     [DOCS],
   );
 
-  // The ceiling: the same documents from memory into an index with reindex's loading settings.
+  // The ceiling: the same end state without Kafka — a fresh index with reindex's loading settings, the
+  // same documents bulked from memory, then the settings restored and a refresh that makes them
+  // searchable (with refresh off, building the segments is deferred to that refresh).
   const ceilingIndex = `${ns.indexPrefix}ceiling`;
-  await es.indices.create({
-    index: ceilingIndex,
-    settings: { ...indexSettings(c), refresh_interval: '-1', number_of_replicas: 0 },
-    mappings: indexMappings(c) as never,
+  let bulkMs = 0;
+  const ceiling = await timed(async () => {
+    await es.indices.create({
+      index: ceilingIndex,
+      settings: { ...indexSettings(c), refresh_interval: '-1', number_of_replicas: 0 },
+      mappings: indexMappings(c) as never,
+    });
+    const bulk = await timed(() =>
+      es.helpers.bulk({
+        datasource: (async function* () {
+          for (let n = 0; n < DOCS; n++) yield { n };
+        })(),
+        flushBytes: 8 << 20,
+        concurrency: 3,
+        onDocument: ({ n }) => [
+          { index: { _index: ceilingIndex, _id: id(n), version: n + 1, version_type: 'external' } },
+          { ...doc(n), [ID_FIELD]: id(n) },
+        ],
+      }),
+    );
+    bulkMs = bulk.ms;
+    await es.indices.putSettings({
+      index: ceilingIndex,
+      settings: { refresh_interval: c.index.refreshInterval, number_of_replicas: c.index.replicas },
+    });
+    await es.indices.refresh({ index: ceilingIndex });
   });
-  const ceiling = await timed(() =>
-    es.helpers.bulk({
-      datasource: (async function* () {
-        for (let n = 0; n < DOCS; n++) yield { n };
-      })(),
-      flushBytes: 8 << 20,
-      concurrency: 3,
-      onDocument: ({ n }) => [
-        { index: { _index: ceilingIndex, _id: id(n), version: n + 1, version_type: 'external' } },
-        { ...doc(n), [ID_FIELD]: id(n) },
-      ],
-    }),
-  );
   await es.indices.delete({ index: ceilingIndex });
 
   const rebuilt = await timed(() => reindex(ns.pool, kafka, es, c, { graceSeconds: 0 }));
@@ -105,11 +116,13 @@ try {
 
 | measure | figure | baseline (same run) | ratio | target |
 |---|---|---|---|---|
-| \`reindex\` rebuilds ${DOCS} documents from the topic (consume, bulk, settings, swap) | ${reindexRate} docs/s | ${ceilingRate} docs/s, bulk helper from memory, same loading settings | ${(reindexRate / ceilingRate).toFixed(2)} | ≥ 0.90 |
+| \`reindex\` rebuilds ${DOCS} documents from the topic (consume, bulk, settings, swap) | ${reindexRate} docs/s | ${ceilingRate} docs/s, bulk helper from memory into a fresh index, same settings, refreshed | ${(reindexRate / ceilingRate).toFixed(2)} | ≥ 0.90 |
 | \`reconcile\` compares ${DOCS} rows with ${DOCS} documents (drift found: ${drift}) | ${rate(DOCS, checked.ms)} ids/s | | | |
 
-Reindex read ${rebuilt.value.events} events into ${rebuilt.value.to}; the time includes creating the index,
-restoring settings, refreshing and the alias swap.`,
+Reindex read ${rebuilt.value.events} events into ${rebuilt.value.to}; its time includes creating the index,
+restoring settings, refreshing and the alias swap. The ceiling's time includes the same index creation, settings
+and refresh; its bulk requests alone ran at ${rate(DOCS, bulkMs)} docs/s (reindex against that alone:
+${(reindexRate / rate(DOCS, bulkMs)).toFixed(2)}).`,
   );
 } finally {
   await es.close();

@@ -31,20 +31,29 @@ export function createTableSql(c: Collection): string {
 )`;
 }
 
+/** Transaction-scoped advisory locks, in array order, on the ids of one collection (both given as parameters). */
+export const lockIdsSql = (collectionParam: string, idsParam: string): string =>
+  `select count(pg_advisory_xact_lock(hashtextextended(${collectionParam} || chr(47) || k, 0))) as n from unnest(${idsParam}::text[]) as u(k)`;
+
 /**
  * One statement that versions and writes a batch of changes and appends their outbox events: each
  * input row ($1, a JSON array of {id, op, payload}) takes the next version from the one sequence,
  * upserts (columns from its document via jsonb_populate_record) or deletes the row, and becomes an
- * outbox event. Returns each id with its version and whether an upsert created the row. The caller
- * holds the ids' advisory locks, so versions of one id still increase in commit order.
+ * outbox event. Returns each id with its version and whether an upsert created the row.
+ * Versions of one id must increase in commit order, so they are drawn only under the ids' advisory
+ * locks: either the caller took them, or (lockIds) the statement takes them itself from $3 — the
+ * one-row `locks` aggregate is joined into `input`, so every lock is held before the first nextval.
+ * That form is only for plain upserts: the statement's snapshot predates its locks, which
+ * INSERT … ON CONFLICT does not depend on but a read or a delete would.
  */
-export function writeChangesSql(c: Collection): string {
+export function writeChangesSql(c: Collection, lockIds: boolean): string {
   const fields = Object.keys(c.fields).map(q);
   const cols = [q(c.primaryKey), ...fields, q(VERSION_COLUMN)];
   const updates = [...fields, q(VERSION_COLUMN)].map((n) => `${n} = excluded.${n}`);
-  return `with input as (
+  const locks = lockIds ? `locks as materialized (${lockIdsSql('$2', '$3')}), ` : '';
+  return `with ${locks}input as (
   select r.id, r.op, r.payload, nextval('${q(VERSION_SEQUENCE)}') as version
-  from jsonb_to_recordset($1::jsonb) as r(id text, op text, payload jsonb)
+  from ${lockIds ? 'locks, ' : ''}jsonb_to_recordset($1::jsonb) as r(id text, op text, payload jsonb)
 ), up as (
   insert into ${q(c.table)} (${cols.join(', ')})
   select i.id, ${fields.map((f) => `d.${f}`).join(', ')}, i.version

@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { SynclineError } from '@syncline/core';
 import { type Collection, type Declaration, type Document, findCollection, rowToDocument } from '@syncline/schema';
-import { selectRowsSql, VERSION_COLUMN, writeChangesSql } from './sql.ts';
+import { lockIdsSql, selectRowsSql, VERSION_COLUMN, writeChangesSql } from './sql.ts';
 
 export type WriteOp =
   | { op: 'upsert'; id: string; document: Document; ifMatch?: number | undefined }
@@ -49,9 +49,10 @@ export class OutboxWriter {
       seen.add(o.id);
     });
     const ids = [...seen].sort();
-    await this.lock(client, c, ids);
-    // Plain upserts need nothing from the current row; patches, deletes and If-Match read it (after the lock).
+    // Plain upserts need nothing from the current row: the write statement takes the locks itself (one
+    // round trip). Patches, deletes and If-Match read the row, in a statement after the locks.
     const needsRow = ops.some((o) => o.op !== 'upsert' || o.ifMatch !== undefined);
+    if (needsRow) await this.lock(client, c, ids);
     const current = needsRow ? await this.read(client, c, ids) : new Map<string, Record<string, unknown>>();
 
     const results: WriteResult[] = [];
@@ -75,7 +76,7 @@ export class OutboxWriter {
         results.push({ id: o.id, op: 'UPSERT', version: 0, created: false, document });
       }
     });
-    await this.write(client, c, results);
+    await this.write(client, c, results, needsRow ? undefined : ids);
     return results;
   }
 
@@ -100,10 +101,7 @@ export class OutboxWriter {
 
   private async lock(client: pg.ClientBase, c: Collection, sortedIds: string[]): Promise<void> {
     // Sorted lock order: two transactions over overlapping ids cannot deadlock.
-    await client.query(
-      'select count(pg_advisory_xact_lock(hashtextextended($1 || chr(47) || k, 0))) from unnest($2::text[]) with ordinality as u(k, n)',
-      [c.name, sortedIds],
-    );
+    await client.query(lockIdsSql('$1', '$2'), [c.name, sortedIds]);
   }
 
   /** Current rows, read in a statement after the lock (so with a snapshot that sees the last holder's commit). */
@@ -112,18 +110,22 @@ export class OutboxWriter {
     return new Map(rows.map((r) => [String(r[c.primaryKey]), r]));
   }
 
-  /** Versions, writes and appends the outbox events in one statement; fills in version and created. */
-  private async write(client: pg.ClientBase, c: Collection, results: WriteResult[]): Promise<void> {
-    let sql = this.writeSql.get(c.name);
+  /**
+   * Versions, writes and appends the outbox events in one statement; fills in version and created.
+   * With lockIds (sorted) the statement takes the ids' locks itself; without, the caller holds them.
+   */
+  private async write(client: pg.ClientBase, c: Collection, results: WriteResult[], lockIds?: string[]) {
+    const key = `${c.name}${lockIds ? '+lock' : ''}`;
+    let sql = this.writeSql.get(key);
     if (!sql) {
-      sql = writeChangesSql(c);
-      this.writeSql.set(c.name, sql);
+      sql = writeChangesSql(c, lockIds !== undefined);
+      this.writeSql.set(key, sql);
     }
-    const input = results.map((r) => ({ id: r.id, op: r.op, payload: r.document }));
-    const { rows } = await client.query<{ id: string; version: string; created: boolean }>(sql, [
-      JSON.stringify(input),
-      c.name,
-    ]);
+    const input = JSON.stringify(results.map((r) => ({ id: r.id, op: r.op, payload: r.document })));
+    const { rows } = await client.query<{ id: string; version: string; created: boolean }>(
+      sql,
+      lockIds ? [input, c.name, lockIds] : [input, c.name],
+    );
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const r of results) {
       const row = byId.get(r.id)!;

@@ -174,12 +174,12 @@ export class EventCodec {
     return out;
   }
 
+  /** Converts the freshly decoded record in place (it belongs to this decode alone). */
   private fromAvroDocument(doc: Document): Document {
-    const out: Document = { ...doc };
     for (const name of this.timestampFields) {
-      const v = out[name];
-      if (typeof v === 'number') out[name] = new Date(v).toISOString();
+      const v = doc[name];
+      if (typeof v === 'number') doc[name] = new Date(v).toISOString();
     }
-    return out;
+    return doc;
   }
 }

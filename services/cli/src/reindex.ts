@@ -10,7 +10,7 @@
 // The live sink keeps running throughout. Exclusive per collection (advisory lock) and resumable:
 // the state row in syncline_reindex names the index and group, and the group's offsets the progress.
 import type { Client } from '@elastic/elasticsearch';
-import type { Kafka } from 'kafkajs';
+import { type Admin, AssignerProtocol, type Kafka, type PartitionAssigner } from 'kafkajs';
 import type pg from 'pg';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import {
@@ -55,84 +55,169 @@ async function ensureState(pool: pg.Pool): Promise<void> {
     index text primary key, collection text not null, retired_at timestamptz not null default now())`);
 }
 
-/** Consumes the topic with `groupId` into `index` until every partition reached the end offsets seen now. */
+/**
+ * Reindex reads the topic with this many consumers, each alone in its own group (`<group>.<k>`) and
+ * given a fixed slice of the partitions (p mod SLICES = k): kafkajs fetches again for a consumer
+ * only once all of its batches settled, so with one consumer Elasticsearch idles during every fetch;
+ * with two, one indexes while the other fetches.
+ */
+const SLICES = 2;
+const sliceGroupIds = (groupId: string) => Array.from({ length: SLICES }, (_, k) => `${groupId}.${k}`);
+
+/** Assigns the consumer (alone in its group) exactly the given partitions. */
+function sliceAssigner(topic: string, partitions: number[]): PartitionAssigner {
+  return () => ({
+    name: 'SynclineReindexSlice',
+    version: 0,
+    async assign({ members }) {
+      return members.map(({ memberId }, i) => ({
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 0,
+          assignment: i === 0 ? { [topic]: partitions } : {},
+          userData: Buffer.alloc(0),
+        }),
+      }));
+    },
+    protocol({ topics }) {
+      return {
+        name: 'SynclineReindexSlice',
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
+      };
+    },
+  });
+}
+
+/** Where each partition of the topic stands for the slice groups: their committed offsets, 0 when none. */
+async function committedPositions(admin: Admin, topic: string, groupId: string): Promise<Map<number, number>> {
+  const committed = await Promise.all(
+    sliceGroupIds(groupId).map((g) => admin.fetchOffsets({ groupId: g, topics: [topic] })),
+  );
+  const positions = new Map<number, number>();
+  committed.forEach((topics, k) => {
+    for (const p of topics[0]!.partitions) {
+      if (p.partition % SLICES === k) positions.set(p.partition, Math.max(Number(p.offset), 0));
+    }
+  });
+  return positions;
+}
+
+/**
+ * Consumes the topic into `index` from `reached` (each partition's position; updated in place) up to
+ * the end offsets `ends`. Progress is committed to the slice groups as batches settle, so a crash
+ * resumes; completion is seen as batches settle, without polling the groups.
+ */
 async function catchUp(
   kafka: Kafka,
   es: Client,
   c: Collection,
   index: string,
   groupId: string,
+  reached: Map<number, number>,
+  ends: Array<{ partition: number; high: string }>,
   onProgress?: (done: number, total: number) => void,
 ) {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const ends = await admin.fetchTopicOffsets(c.topic);
-    const target = new Map(ends.map((p) => [p.partition, Number(p.high)]));
-    const position = async () => {
-      const committed = (await admin.fetchOffsets({ groupId, topics: [c.topic] }))[0]!.partitions;
-      return new Map(committed.map((p) => [p.partition, Number(p.offset)]));
-    };
-    const total = [...target.values()].reduce((s, n) => s + n, 0);
-    const remaining = (pos: Map<number, number>) =>
-      [...target].reduce((s, [p, end]) => s + Math.max(0, end - Math.max(pos.get(p) ?? 0, 0)), 0);
-    if (remaining(await position()) === 0) return 0;
+  const groups = sliceGroupIds(groupId);
+  const target = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+  for (const p of target.keys()) if (!reached.has(p)) reached.set(p, 0);
+  const remaining = (partitions: number[]) =>
+    partitions.reduce((s, p) => s + Math.max(0, target.get(p)! - reached.get(p)!), 0);
+  const all = [...target.keys()];
+  const total = [...target.values()].reduce((s, n) => s + n, 0);
+  if (remaining(all) === 0) return 0;
 
-    const registry = createMetricsRegistry('reindex', false);
-    const deadLetters = new KafkaDeadLetterSink(kafka);
-    const processor = new SinkProcessor({
-      collection: { ...c, index: { ...c.index, alias: index } },
-      writer: new EsBulkWriter(es, 60_000),
-      deadLetters,
-      // Loading: large bulks, every partition at once (the index is not serving searches yet).
-      limits: { maxDocs: 10_000, maxBytes: 10 << 20, retryInitialMs: 200, retryMaxMs: 10_000 },
-      metrics: new SinkMetrics(registry),
-      log: createLogger('reindex', 'warn'),
-    });
+  const registry = createMetricsRegistry('reindex', false);
+  const deadLetters = new KafkaDeadLetterSink(kafka);
+  const processor = new SinkProcessor({
+    collection: { ...c, index: { ...c.index, alias: index } },
+    writer: new EsBulkWriter(es, 60_000),
+    deadLetters,
+    // Loading: large bulks, every partition at once (the index is not serving searches yet).
+    limits: { maxDocs: 10_000, maxBytes: 10 << 20, retryInitialMs: 200, retryMaxMs: 10_000 },
+    metrics: new SinkMetrics(registry),
+    log: createLogger('reindex', 'warn'),
+  });
+  let events = 0;
+  let running = true;
+  // A failing slice stops the others (their batches abandon, their consumers disconnect).
+  let abort!: (err: unknown) => void;
+  const aborted = new Promise<never>((_, reject) => {
+    abort = reject;
+  });
+  aborted.catch(() => {});
+
+  const slice = async (k: number) => {
+    const partitions = all.filter((p) => p % SLICES === k);
+    if (remaining(partitions) === 0) return;
     // A short fetch wait: at the end of the topic a long poll would only delay the disconnect.
     const consumer = kafka.consumer({
-      groupId,
-      maxBytesPerPartition: 8 << 20,
-      maxBytes: 32 << 20,
+      groupId: groups[k]!,
+      partitionAssigners: [sliceAssigner(c.topic, partitions)],
+      maxBytesPerPartition: 2 << 20,
+      maxBytes: 6 << 20,
       maxWaitTimeInMs: 100,
     });
-    let events = 0;
-    let running = true;
-    await consumer.connect();
-    await consumer.subscribe({ topic: c.topic, fromBeginning: true });
-    // autoCommit commits only resolved offsets; kafkajs also resolves batches that hold nothing but
-    // transaction markers, so the committed position reaches the end offsets.
-    await consumer.run({
-      autoCommit: true,
-      autoCommitInterval: 200,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: Math.max(1, ends.length),
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset, commitOffsetsIfNecessary }) => {
-        const outcome = await processor.processBatch(batch.topic, batch.partition, batch.messages, {
-          active: () => running && isRunning() && !isStale(),
-          heartbeat,
-        });
-        if (outcome === 'abandoned') return;
-        resolveOffset(batch.lastOffset());
-        await commitOffsetsIfNecessary();
-        events += batch.messages.length;
-        onProgress?.(events, total);
-      },
+    let finishing = false;
+    let settle!: { resolve: () => void; reject: (err: unknown) => void };
+    const finished = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
     });
+    // A partition settled up to lastOffset; once all of the slice reached their ends, commit them.
+    const advance = async (partition: number, lastOffset: string) => {
+      reached.set(partition, Math.max(reached.get(partition)!, Number(lastOffset) + 1));
+      if (remaining(partitions) > 0 || finishing) return;
+      finishing = true;
+      await consumer.commitOffsets(
+        partitions.map((p) => ({ topic: c.topic, partition: p, offset: String(reached.get(p)) })),
+      );
+      settle.resolve();
+    };
+    // Batches of nothing but transaction markers never reach eachBatch: kafkajs resolves them itself.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize === 0) advance(payload.partition, payload.lastOffset).catch(settle.reject);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) settle.reject(payload.error);
+    });
+    await consumer.connect();
     try {
-      for (;;) {
-        if (remaining(await position()) === 0) break;
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      await consumer.subscribe({ topic: c.topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: true,
+        autoCommitInterval: 1000,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: Math.max(1, partitions.length),
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset, commitOffsetsIfNecessary }) => {
+          const outcome = await processor.processBatch(batch.topic, batch.partition, batch.messages, {
+            active: () => running && isRunning() && !isStale(),
+            heartbeat,
+          });
+          if (outcome === 'abandoned') return;
+          resolveOffset(batch.lastOffset());
+          events += batch.messages.length;
+          onProgress?.(events, total);
+          await commitOffsetsIfNecessary();
+          await advance(batch.partition, batch.lastOffset());
+        },
+      });
+      await Promise.race([finished, aborted]);
     } finally {
-      running = false;
       await consumer.disconnect();
-      await deadLetters.close();
     }
-    return events;
-  } finally {
-    await admin.disconnect();
-  }
+  };
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: SLICES }, (_, k) =>
+      slice(k).catch((err: unknown) => {
+        running = false;
+        abort(err);
+        throw err;
+      }),
+    ),
+  );
+  await deadLetters.close();
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  return events;
 }
 
 export async function reindex(
@@ -142,84 +227,110 @@ export async function reindex(
   c: Collection,
   options: ReindexOptions = {},
 ): Promise<ReindexResult> {
-  const alias = c.index.alias;
   return withExclusiveLock(pool, `reindex:${c.name}`, async () => {
-    await ensureState(pool);
-    await ensureIndex(es, c); // template from the current declaration; alias exists from here on
-    const state = (
-      await pool.query<{ index: string; group_id: string }>(
-        'select index, group_id from syncline_reindex where collection = $1',
-        [c.name],
-      )
-    ).rows[0];
-    const before = await currentTargets(es, alias);
-    let index: string;
-    let groupId: string;
-    const resumed = Boolean(state);
-    if (state) {
-      ({ index, group_id: groupId } = state);
-    } else {
-      const existing = Object.keys(await es.indices.get({ index: `${alias}_*`, expand_wildcards: 'all' }));
-      const generation = Math.max(0, ...existing.map((n) => Number(n.slice(alias.length + 1)) || 0)) + 1;
-      index = physicalIndexName(c, generation);
-      groupId = `syncline-reindex.${c.name}.${index}`;
-      await pool.query('insert into syncline_reindex (collection, index, group_id) values ($1, $2, $3)', [
-        c.name,
-        index,
-        groupId,
-      ]);
-    }
-    if (!(await es.indices.exists({ index }))) {
-      await es.indices.create({
-        index,
-        settings: { ...indexSettings(c), refresh_interval: '-1', number_of_replicas: 0 },
-        mappings: indexMappings(c) as never,
-      });
-    }
-    let events = await catchUp(kafka, es, c, index, groupId, options.onProgress);
-    await es.indices.putSettings({
-      index,
-      settings: { refresh_interval: c.index.refreshInterval, number_of_replicas: c.index.replicas },
-    });
-    await es.indices.refresh({ index });
-    await options.beforeSwap?.();
-    const old = (await currentTargets(es, alias)).filter((n) => n !== index);
-    await es.indices.updateAliases({
-      actions: [...old.map((n) => ({ remove: { index: n, alias } })), { add: { index, alias, is_write_index: true } }],
-    });
-    events += await catchUp(kafka, es, c, index, groupId);
-    await es.indices.refresh({ index });
-
-    for (const n of old) {
-      await pool.query(
-        'insert into syncline_retired_index (index, collection) values ($1, $2) on conflict do nothing',
-        [n, c.name],
-      );
-    }
-    const deleted: string[] = [];
-    const due = await pool.query<{ index: string }>(
-      'select index from syncline_retired_index where collection = $1 and retired_at <= now() - make_interval(secs => $2)',
-      [c.name, options.graceSeconds ?? 3600],
-    );
-    for (const { index: n } of due.rows) {
-      await es.indices.delete({ index: n }, { ignore: [404] });
-      await pool.query('delete from syncline_retired_index where index = $1', [n]);
-      deleted.push(n);
-    }
+    // Kafka's admin connects, and the end offsets the rebuild reads up to are fetched, while the
+    // index is prepared (what arrives later is read by the catch-up after the swap).
     const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteGroups([groupId]).catch(() => {});
-    await admin.disconnect();
-    await pool.query('delete from syncline_reindex where collection = $1', [c.name]);
-    const documents = (await es.count({ index })).count;
-    return {
-      collection: c.name,
-      from: before.find((n) => n !== index) ?? null,
-      to: index,
-      events,
-      documents,
-      resumed,
-      deleted,
-    };
+    const adminReady = admin.connect();
+    const ends = adminReady.then(() => admin.fetchTopicOffsets(c.topic));
+    ends.catch(() => {});
+    try {
+      return await rebuild(pool, kafka, admin, ends, es, c, options);
+    } finally {
+      await adminReady.catch(() => {});
+      await admin.disconnect();
+    }
   });
+}
+
+async function rebuild(
+  pool: pg.Pool,
+  kafka: Kafka,
+  admin: Admin,
+  endsNow: Promise<Array<{ partition: number; high: string }>>,
+  es: Client,
+  c: Collection,
+  options: ReindexOptions,
+): Promise<ReindexResult> {
+  const alias = c.index.alias;
+  await ensureState(pool);
+  await ensureIndex(es, c); // template from the current declaration; alias exists from here on
+  const state = (
+    await pool.query<{ index: string; group_id: string }>(
+      'select index, group_id from syncline_reindex where collection = $1',
+      [c.name],
+    )
+  ).rows[0];
+  const before = await currentTargets(es, alias);
+  let index: string;
+  let groupId: string;
+  const resumed = Boolean(state);
+  if (state) {
+    ({ index, group_id: groupId } = state);
+  } else {
+    const existing = Object.keys(await es.indices.get({ index: `${alias}_*`, expand_wildcards: 'all' }));
+    const generation = Math.max(0, ...existing.map((n) => Number(n.slice(alias.length + 1)) || 0)) + 1;
+    index = physicalIndexName(c, generation);
+    groupId = `syncline-reindex.${c.name}.${index}`;
+    await pool.query('insert into syncline_reindex (collection, index, group_id) values ($1, $2, $3)', [
+      c.name,
+      index,
+      groupId,
+    ]);
+  }
+  if (!(await es.indices.exists({ index }))) {
+    await es.indices.create({
+      index,
+      settings: { ...indexSettings(c), refresh_interval: '-1', number_of_replicas: 0 },
+      mappings: indexMappings(c) as never,
+    });
+  }
+  // A fresh rebuild's groups are new: only a resumed one has positions to read.
+  const [reached, ends] = await Promise.all([
+    resumed ? committedPositions(admin, c.topic, groupId) : new Map<number, number>(),
+    endsNow,
+  ]);
+  let events = await catchUp(kafka, es, c, index, groupId, reached, ends, options.onProgress);
+  await es.indices.putSettings({
+    index,
+    settings: { refresh_interval: c.index.refreshInterval, number_of_replicas: c.index.replicas },
+  });
+  await es.indices.refresh({ index });
+  await options.beforeSwap?.();
+  const old = (await currentTargets(es, alias)).filter((n) => n !== index);
+  await es.indices.updateAliases({
+    actions: [...old.map((n) => ({ remove: { index: n, alias } })), { add: { index, alias, is_write_index: true } }],
+  });
+  const late = await catchUp(kafka, es, c, index, groupId, reached, await admin.fetchTopicOffsets(c.topic));
+  if (late > 0) await es.indices.refresh({ index });
+  events += late;
+
+  for (const n of old) {
+    await pool.query('insert into syncline_retired_index (index, collection) values ($1, $2) on conflict do nothing', [
+      n,
+      c.name,
+    ]);
+  }
+  const deleted: string[] = [];
+  const due = await pool.query<{ index: string }>(
+    'select index from syncline_retired_index where collection = $1 and retired_at <= now() - make_interval(secs => $2)',
+    [c.name, options.graceSeconds ?? 3600],
+  );
+  for (const { index: n } of due.rows) {
+    await es.indices.delete({ index: n }, { ignore: [404] });
+    await pool.query('delete from syncline_retired_index where index = $1', [n]);
+    deleted.push(n);
+  }
+  await admin.deleteGroups(sliceGroupIds(groupId)).catch(() => {});
+  await pool.query('delete from syncline_reindex where collection = $1', [c.name]);
+  const documents = (await es.count({ index })).count;
+  return {
+    collection: c.name,
+    from: before.find((n) => n !== index) ?? null,
+    to: index,
+    events,
+    documents,
+    resumed,
+    deleted,
+  };
 }

@@ -20,6 +20,14 @@ export function newestPerId(events: ChangeEvent[]): ChangeEvent[] {
   return [...newest.values()];
 }
 
+const ID_PREFIX = `{${JSON.stringify(ID_FIELD)}:`;
+
+/** The document as indexed: its fields plus the id field (first), serialised without copying the document. */
+function sourceOf(event: ChangeEvent): string {
+  const fields = JSON.stringify(event.document);
+  return `${ID_PREFIX}${JSON.stringify(event.id)}${fields === '{}' ? '}' : `,${fields.slice(1)}`}`;
+}
+
 export function planChunks(
   events: ChangeEvent[],
   { maxDocs, maxBytes }: { maxDocs: number; maxBytes: number },
@@ -28,7 +36,7 @@ export function planChunks(
   let current: PlannedEvent[] = [];
   let bytes = 0;
   for (const event of newestPerId(events)) {
-    const source = event.op === 'UPSERT' ? JSON.stringify({ ...event.document, [ID_FIELD]: event.id }) : null;
+    const source = event.op === 'UPSERT' ? sourceOf(event) : null;
     const size = (source?.length ?? 0) + event.id.length + 100;
     if (current.length > 0 && (current.length >= maxDocs || bytes + size > maxBytes)) {
       chunks.push(current);

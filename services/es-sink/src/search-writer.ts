@@ -20,10 +20,11 @@ export class EsBulkWriter implements SearchWriter {
 
   async bulk(index: string, chunk: PlannedEvent[]): Promise<ItemResult[]> {
     const lines: string[] = [];
+    const target = JSON.stringify(index);
     for (const { event, source } of chunk) {
-      const meta = { _index: index, _id: event.id, version: event.version, version_type: 'external' };
-      if (event.op === 'UPSERT') lines.push(JSON.stringify({ index: meta }), source!);
-      else lines.push(JSON.stringify({ delete: meta }));
+      const meta = `{"_index":${target},"_id":${JSON.stringify(event.id)},"version":${event.version},"version_type":"external"}}`;
+      if (event.op === 'UPSERT') lines.push(`{"index":${meta}`, source!);
+      else lines.push(`{"delete":${meta}`);
     }
     const res = await this.es.bulk(
       {

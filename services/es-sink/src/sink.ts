@@ -146,16 +146,18 @@ export class SinkProcessor {
         if (!results) retry.push(...pending);
         else {
           const now = Date.now();
+          let indexed = 0;
+          let stale = 0;
           results.forEach((r, i) => {
             const planned = pending[i]!;
             switch (classify(r)) {
               case 'indexed':
               case 'absent':
-                this.metrics.indexed.inc(label);
+                indexed++;
                 this.metrics.commitToIndexed.observe((now - planned.event.committedAt) / 1000);
                 break;
               case 'stale':
-                this.metrics.stale.inc(label);
+                stale++;
                 break;
               case 'transient':
                 retry.push(planned);
@@ -171,6 +173,8 @@ export class SinkProcessor {
                 break;
             }
           });
+          if (indexed) this.metrics.indexed.inc(label, indexed);
+          if (stale) this.metrics.stale.inc(label, stale);
         }
         pending = retry;
         if (pending.length) {

@@ -12,6 +12,9 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'SYNC_VALIDATION_FAILED',
 };
 
+// Every id a transaction writes holds an advisory lock until commit; PostgreSQL's shared lock table
+// (max_locks_per_transaction × max_connections entries) can run out under many large concurrent bulks.
+const PG_OUT_OF_LOCK_SPACE = '53200';
 const PG_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300']);
 
 export function toSynclineError(err: unknown): SynclineError | undefined {
@@ -31,6 +34,12 @@ export function toSynclineError(err: unknown): SynclineError | undefined {
   }
   if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400) {
     return new SynclineError('SYNC_MALFORMED_JSON', 'the request body is not valid JSON');
+  }
+  if (e?.code === PG_OUT_OF_LOCK_SPACE) {
+    return new SynclineError(
+      'SYNC_UNAVAILABLE',
+      'PostgreSQL ran out of lock space (max_locks_per_transaction); retry later or send smaller bulks',
+    );
   }
   if (e?.code && PG_UNAVAILABLE.has(e.code)) {
     return new SynclineError('SYNC_UNAVAILABLE', 'the database is unavailable; retry later');
