@@ -48,7 +48,10 @@ export class LoadConnection {
     if (end < 0 || !this.waiting) return;
     const head = this.buffer.subarray(0, end).toString('latin1');
     const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-    if (!length) return this.fail(new Error(`response without Content-Length: ${head.split('\r\n')[0]}`));
+    if (!length) {
+      this.fail(new Error(`response without Content-Length: ${head.split('\r\n')[0]}`));
+      return;
+    }
     const total = end + HEADER_END.length + Number(length[1]);
     if (this.buffer.length < total) return;
     const body = this.buffer.subarray(end + HEADER_END.length, total).toString();
