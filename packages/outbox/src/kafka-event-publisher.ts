@@ -41,6 +41,30 @@ export async function ensureTopics(kafka: Kafka, declaration: Declaration): Prom
   }
 }
 
+const SEND_CHUNK = 2000;
+
+/** The records, in order, as consecutive requests of at most `size` records. */
+export function chunks(topicMessages: TopicMessages[], size: number): TopicMessages[][] {
+  const out: TopicMessages[][] = [];
+  let current: TopicMessages[] = [];
+  let count = 0;
+  for (const { topic, messages } of topicMessages) {
+    for (let i = 0; i < messages.length; ) {
+      const take = Math.min(size - count, messages.length - i);
+      current.push({ topic, messages: messages.slice(i, i + take) });
+      count += take;
+      i += take;
+      if (count === size) {
+        out.push(current);
+        current = [];
+        count = 0;
+      }
+    }
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
 export interface KafkaEventPublisherOptions {
   transactionalId: string;
   compression: 'gzip' | 'none';
@@ -74,11 +98,15 @@ export class KafkaEventPublisher implements EventPublisher {
     const producer = await this.connected();
     const txn = await producer.transaction();
     try {
-      await txn.sendBatch({
-        acks: -1,
-        compression: this.options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-        topicMessages,
-      });
+      // In requests of up to SEND_CHUNK records, one after the other (so per-partition order holds):
+      // kafkajs groups a request's records by partition in time quadratic in their number.
+      for (const chunk of chunks(topicMessages, SEND_CHUNK)) {
+        await txn.sendBatch({
+          acks: -1,
+          compression: this.options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+          topicMessages: chunk,
+        });
+      }
       await beforeCommit;
       await txn.commit();
     } catch (err) {
