@@ -9,6 +9,7 @@ const HEADER_END = Buffer.from('\r\n\r\n');
 export class LoadConnection {
   private readonly socket: Socket;
   private buffer: Buffer = Buffer.alloc(0);
+  private closed = false;
   private waiting: { resolve: (r: { status: number; body: string }) => void; reject: (e: Error) => void } | undefined;
 
   private constructor(socket: Socket) {
@@ -19,7 +20,10 @@ export class LoadConnection {
       this.parse();
     });
     socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error('connection closed')));
+    socket.on('close', () => {
+      this.closed = true;
+      this.fail(new Error('connection closed by the server'));
+    });
   }
 
   static open(port: number): Promise<LoadConnection> {
@@ -31,6 +35,7 @@ export class LoadConnection {
 
   request(method: string, path: string, body: string): Promise<{ status: number; body: string }> {
     if (this.waiting) throw new Error('one request at a time per connection');
+    if (this.closed) return Promise.reject(new Error('connection closed by the server'));
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
       this.socket.write(

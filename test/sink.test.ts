@@ -30,6 +30,7 @@ describe('Elasticsearch sink', () => {
     sink = await buildSink({
       config: {
         SYNCLINE_SINK_GROUP: group,
+        SYNCLINE_SINK_CONSUMERS: 2,
         SYNCLINE_SINK_CONCURRENCY: 3,
         SYNCLINE_SINK_MAX_DOCS: 500,
         SYNCLINE_SINK_MAX_BYTES: 1 << 20,

@@ -41,6 +41,7 @@ export async function buildSink(deps: {
   config: Pick<
     SinkConfig,
     | 'SYNCLINE_SINK_GROUP'
+    | 'SYNCLINE_SINK_CONSUMERS'
     | 'SYNCLINE_SINK_CONCURRENCY'
     | 'SYNCLINE_SINK_MAX_DOCS'
     | 'SYNCLINE_SINK_MAX_BYTES'
@@ -87,16 +88,18 @@ export async function buildSink(deps: {
     ]),
   );
 
-  let joined = false;
+  // Each consumer of the instance is a member of the group; ready once all of them joined.
+  const joined = new Set<number>();
+  const ready = () => joined.size === config.SYNCLINE_SINK_CONSUMERS;
   const http = Fastify();
   http.get('/healthz', async () => ({ status: 'ok' }));
-  http.get('/readyz', async (_req, reply) => reply.status(joined ? 200 : 503).send({ joined }));
+  http.get('/readyz', async (_req, reply) => reply.status(ready() ? 200 : 503).send({ joined: ready() }));
   http.get('/metrics', async (_req, reply) =>
     reply.header('content-type', registry.contentType).send(await registry.metrics()),
   );
 
   let running = false;
-  let consumer: Consumer | undefined;
+  const consumers: Array<Consumer | undefined> = [];
 
   // Errors on commit that mean this instance no longer owns the partition: the batch is left
   // uncommitted for the new owner (duplicates are harmless), and the consumer rejoins.
@@ -108,7 +111,9 @@ export async function buildSink(deps: {
     'FENCED_INSTANCE_ID',
   ]);
 
-  const launch = async (): Promise<void> => {
+  // kafkajs fetches again for a consumer only once all of its batches settled, so with one consumer
+  // Elasticsearch idles during every fetch; with several, one indexes while another fetches.
+  const launch = async (slot: number): Promise<void> => {
     const c = kafka.consumer({
       groupId: config.SYNCLINE_SINK_GROUP,
       maxBytesPerPartition: config.SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION,
@@ -117,25 +122,25 @@ export async function buildSink(deps: {
       heartbeatInterval: Math.min(3000, Math.floor(config.SYNCLINE_SINK_SESSION_TIMEOUT_MS / 3)),
       readUncommitted: false,
     });
-    consumer = c;
+    consumers[slot] = c;
     c.on(c.events.GROUP_JOIN, (e) => {
-      joined = true;
-      log.info({ assignment: e.payload.memberAssignment }, 'joined the consumer group');
+      joined.add(slot);
+      log.info({ consumer: slot, assignment: e.payload.memberAssignment }, 'joined the consumer group');
     });
     c.on(c.events.STOP, () => {
-      joined = false;
+      joined.delete(slot);
     });
     c.on(c.events.CRASH, (e) => {
-      joined = false;
-      log.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
+      joined.delete(slot);
+      log.error({ consumer: slot, err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
       // kafkajs restarts by itself after retriable errors; after the others, start a new consumer.
       if (!e.payload.restart && running) {
         setTimeout(() => {
-          if (!running || consumer !== c) return;
+          if (!running || consumers[slot] !== c) return;
           void c
             .disconnect()
             .catch(() => {})
-            .then(() => (running ? launch() : undefined))
+            .then(() => (running ? launch(slot) : undefined))
             .catch((err) => log.error({ err }, 'could not restart the consumer'));
         }, 1000);
       }
@@ -175,16 +180,16 @@ export async function buildSink(deps: {
 
   return {
     http,
-    ready: () => joined,
+    ready,
     async start() {
       for (const c of declaration.collections) await ensureIndex(es, c);
       await ensureDeadLetterTopics(kafka, declaration);
       running = true;
-      await launch();
+      await Promise.all(Array.from({ length: config.SYNCLINE_SINK_CONSUMERS }, (_, slot) => launch(slot)));
     },
     async stop() {
       running = false;
-      await consumer?.disconnect();
+      await Promise.all(consumers.map((c) => c?.disconnect()));
       await deadLetters.close();
       await http.close();
     },

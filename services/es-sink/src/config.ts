@@ -8,9 +8,11 @@ export const configSchema = z.object({
   ...sharedEnv,
   SYNCLINE_HTTP_PORT: httpPort(8082),
   SYNCLINE_SINK_GROUP: z.string().min(1).default('syncline-es-sink'),
-  /** Partitions processed at the same time by one instance. */
+  /** Group members (kafkajs consumers) in one instance: one fetches while another's batches are indexed. */
+  SYNCLINE_SINK_CONSUMERS: int(1).default(2),
+  /** Partitions processed at the same time by each of them. */
   SYNCLINE_SINK_CONCURRENCY: int(1).default(4),
-  SYNCLINE_SINK_MAX_DOCS: int(1).default(1000),
+  SYNCLINE_SINK_MAX_DOCS: int(1).default(5000),
   SYNCLINE_SINK_MAX_BYTES: int(1024).default(5 * 1024 * 1024),
   /** Kafka fetch limits: with the concurrency above, they bound the sink's memory. */
   SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION: int(1024).default(1024 * 1024),
