@@ -88,6 +88,20 @@ function sliceAssigner(topic: string, partitions: number[]): PartitionAssigner {
   });
 }
 
+/** Every consumer group of one rebuild (one target index) starts with this. */
+const groupPrefix = (c: Collection, index: string) => `syncline-reindex.${c.name}.${index}.`;
+
+/** Commits `positions` to the (new, empty) slice groups of `groupId`. */
+async function seedPositions(admin: Admin, topic: string, groupId: string, positions: Map<number, number>) {
+  const groups = sliceGroupIds(groupId);
+  for (let k = 0; k < SLICES; k++) {
+    const partitions = [...positions]
+      .filter(([p, offset]) => p % SLICES === k && offset > 0)
+      .map(([partition, offset]) => ({ partition, offset: String(offset) }));
+    if (partitions.length) await admin.setOffsets({ groupId: groups[k]!, topic, partitions });
+  }
+}
+
 /** Where each partition of the topic stands for the slice groups: their committed offsets, 0 when none. */
 async function committedPositions(admin: Admin, topic: string, groupId: string): Promise<Map<number, number>> {
   const committed = await Promise.all(
@@ -264,14 +278,22 @@ async function rebuild(
   const before = await currentTargets(es, alias);
   let index: string;
   let groupId: string;
+  let reached = new Map<number, number>();
   const resumed = Boolean(state);
   if (state) {
-    ({ index, group_id: groupId } = state);
+    // A crashed run's consumers stay members of its groups until their sessions time out, and joining
+    // those groups would wait for that: the run goes on in new groups, given the old groups' positions.
+    index = state.index;
+    await endsNow; // the admin is connected
+    reached = await committedPositions(admin, c.topic, state.group_id);
+    groupId = `${groupPrefix(c, index)}${Date.now().toString(36)}`;
+    await seedPositions(admin, c.topic, groupId, reached);
+    await pool.query('update syncline_reindex set group_id = $2 where collection = $1', [c.name, groupId]);
   } else {
     const existing = Object.keys(await es.indices.get({ index: `${alias}_*`, expand_wildcards: 'all' }));
     const generation = Math.max(0, ...existing.map((n) => Number(n.slice(alias.length + 1)) || 0)) + 1;
     index = physicalIndexName(c, generation);
-    groupId = `syncline-reindex.${c.name}.${index}`;
+    groupId = `${groupPrefix(c, index)}${Date.now().toString(36)}`;
     await pool.query('insert into syncline_reindex (collection, index, group_id) values ($1, $2, $3)', [
       c.name,
       index,
@@ -285,11 +307,7 @@ async function rebuild(
       mappings: indexMappings(c) as never,
     });
   }
-  // A fresh rebuild's groups are new: only a resumed one has positions to read.
-  const [reached, ends] = await Promise.all([
-    resumed ? committedPositions(admin, c.topic, groupId) : new Map<number, number>(),
-    endsNow,
-  ]);
+  const ends = await endsNow;
   let events = await catchUp(kafka, es, c, index, groupId, reached, ends, options.onProgress);
   await es.indices.putSettings({
     index,
@@ -321,7 +339,11 @@ async function rebuild(
     await pool.query('delete from syncline_retired_index where index = $1', [n]);
     deleted.push(n);
   }
-  await admin.deleteGroups(sliceGroupIds(groupId)).catch(() => {});
+  // This run's groups, and those of crashed runs of this rebuild whose members have expired by now.
+  const groups = (await admin.listGroups()).groups
+    .map((g) => g.groupId)
+    .filter((g) => g.startsWith(groupPrefix(c, index)));
+  await admin.deleteGroups(groups).catch(() => {});
   await pool.query('delete from syncline_reindex where collection = $1', [c.name]);
   const documents = (await es.count({ index })).count;
   return {
