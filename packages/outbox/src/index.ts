@@ -3,6 +3,7 @@ export { migrate } from './migrations.ts';
 export { BatchEncoder, type OutboxRow, type PackedBatch, type TopicMessages, unpack } from './event-batch.ts';
 export { type BatchReader, type EncodedBatch, OutboxReader } from './outbox-reader.ts';
 export { type OutboxStore, PgOutboxStore } from './pg-outbox-store.ts';
+export { claimRelayLayout } from './relay-layout.ts';
 export { DEFAULT_RELAY_OPTIONS, OutboxRelay, type RelayOptions, type RelayState } from './relay.ts';
 export { OUTBOX_TABLE, VERSION_COLUMN, VERSION_SEQUENCE } from './sql.ts';
 export { OutboxWriter, type WriteOp, type WriteResult } from './writer.ts';

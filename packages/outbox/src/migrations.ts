@@ -3,7 +3,15 @@
 import type pg from 'pg';
 import type { Declaration } from '@syncline/schema';
 import { withTransaction } from './transaction.ts';
-import { createTableSql, OUTBOX_TABLE, pgType, q, VERSION_COLUMN, VERSION_SEQUENCE } from './sql.ts';
+import {
+  createTableSql,
+  OUTBOX_TABLE,
+  pgType,
+  q,
+  RELAY_LAYOUT_TABLE,
+  VERSION_COLUMN,
+  VERSION_SEQUENCE,
+} from './sql.ts';
 
 const MIGRATION_LOCK = 7_300_001;
 
@@ -19,6 +27,11 @@ export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<
       version bigint not null,
       payload jsonb,
       created_at timestamptz not null default clock_timestamp()
+    )`);
+    // How many relay shards share the outbox (one row, set by the first relay; see relay-layout.ts).
+    await client.query(`create table if not exists ${q(RELAY_LAYOUT_TABLE)} (
+      id int primary key check (id = 1),
+      shards int not null check (shards > 0)
     )`);
     for (const c of declaration.collections) {
       await client.query(createTableSql(c));

@@ -5,15 +5,20 @@ import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
 import type { Declaration } from '@syncline/schema';
 import { BatchEncoder } from './event-batch.ts';
-import type { ReadRequest, ReadResponse } from './outbox-reader.ts';
-import { OUTBOX_TABLE, q } from './sql.ts';
+import type { ReadRequest, ReadResponse, Shard } from './outbox-reader.ts';
+import { OUTBOX_TABLE, q, shardFilterSql } from './sql.ts';
 
-const { connectionString, declaration } = workerData as { connectionString: string; declaration: Declaration };
+const { connectionString, declaration, shard } = workerData as {
+  connectionString: string;
+  declaration: Declaration;
+  shard: Shard;
+};
 const encoder = new BatchEncoder(declaration);
 // The rows of the batch still in flight are skipped (a hashed NOT IN keeps the index order).
 const READ_SQL = `select seq, collection, aggregate_id, op, version, payload,
   floor(extract(epoch from created_at) * 1000)::float8 as committed_ms
-  from ${q(OUTBOX_TABLE)} where seq not in (select unnest($2::bigint[])) order by seq limit $1`;
+  from ${q(OUTBOX_TABLE)} where seq not in (select unnest($2::bigint[]))
+  ${shard.count > 1 ? `and ${shardFilterSql(String(shard.count), String(shard.index))}` : ''} order by seq limit $1`;
 
 let client: pg.Client | undefined;
 

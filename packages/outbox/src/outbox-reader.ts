@@ -14,6 +14,12 @@ export interface ReadRequest {
 
 export type ReadResponse = { id: number; batch: PackedBatch } | { id: number; error: string };
 
+/** Which rows a relay reads: those of shard `index` of `count` (see relay-layout.ts). */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
 export interface EncodedBatch {
   seqs: string[];
   events: number;
@@ -29,19 +35,21 @@ export interface BatchReader {
 export class OutboxReader implements BatchReader {
   private readonly connectionString: string;
   private readonly declaration: Declaration;
+  private readonly shard: Shard;
   private worker: Worker | undefined;
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (b: EncodedBatch) => void; reject: (e: Error) => void }>();
 
-  constructor(connectionString: string, declaration: Declaration) {
+  constructor(connectionString: string, declaration: Declaration, shard: Shard = { index: 0, count: 1 }) {
     this.connectionString = connectionString;
     this.declaration = declaration;
+    this.shard = shard;
   }
 
   private started(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(new URL('./outbox-reader-worker.ts', import.meta.url), {
-      workerData: { connectionString: this.connectionString, declaration: this.declaration },
+      workerData: { connectionString: this.connectionString, declaration: this.declaration, shard: this.shard },
     });
     worker.unref();
     worker.on('message', (m: ReadResponse) => {

@@ -5,6 +5,11 @@ import type { Collection, FieldDeclaration } from '@syncline/schema';
 export const VERSION_COLUMN = 'syncline_version';
 export const VERSION_SEQUENCE = 'syncline_version_seq';
 export const OUTBOX_TABLE = 'syncline_outbox';
+export const RELAY_LAYOUT_TABLE = 'syncline_relay_layout';
+
+/** True for the outbox rows of one relay shard (both given as parameters): a document id's events all land in one. */
+export const shardFilterSql = (countParam: string, indexParam: string): string =>
+  `(hashtextextended(aggregate_id, 0) & 9223372036854775807) % ${countParam} = ${indexParam}`;
 
 export const q = (identifier: string): string => `"${identifier}"`;
 

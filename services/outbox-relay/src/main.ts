@@ -4,7 +4,7 @@ import Fastify from 'fastify';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { createLogger, createMetricsRegistry, isSynclineError } from '@syncline/core';
-import { ensureTopics, migrate } from '@syncline/outbox';
+import { claimRelayLayout, ensureTopics, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
 import { buildRelay } from '@syncline/write-api';
 import { loadConfig } from './config.ts';
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry('outbox-relay');
   const pool = new pg.Pool({ connectionString: config.SYNCLINE_PG_URL, max: 2 });
   await migrate(pool, declaration);
-  await pool.end();
+  await claimRelayLayout(pool, config.SYNCLINE_RELAY_SHARDS).finally(() => pool.end());
   const kafka = new Kafka({
     clientId: 'syncline-relay',
     brokers: config.SYNCLINE_KAFKA_BROKERS,
@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     registry,
     compression: config.SYNCLINE_RELAY_COMPRESSION,
     shard: config.SYNCLINE_RELAY_SHARD,
+    shards: config.SYNCLINE_RELAY_SHARDS,
     relayId: config.SYNCLINE_RELAY_ID,
     options: {
       batchSize: config.SYNCLINE_RELAY_BATCH_SIZE,

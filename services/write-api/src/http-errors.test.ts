@@ -2,7 +2,8 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { toSynclineError } from './http-errors.ts';
 
-const pgError = (code: string) => Object.assign(new pg.DatabaseError('out of shared memory (server text)', 0, 'error'), { code });
+const pgError = (code: string) =>
+  Object.assign(new pg.DatabaseError('out of shared memory (server text)', 0, 'error'), { code });
 
 describe('mapping driver errors to answers', () => {
   it('answers 503 SYNC_UNAVAILABLE, without the server text, when PostgreSQL is out of lock space', () => {

@@ -5,7 +5,7 @@ import { Client as EsClient } from '@elastic/elasticsearch';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { createLogger, createMetricsRegistry, isSynclineError } from '@syncline/core';
-import { ensureTopics, migrate } from '@syncline/outbox';
+import { claimRelayLayout, ensureTopics, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
 
   let relay: ReturnType<typeof buildRelay> | undefined;
   if (config.SYNCLINE_EMBEDDED_RELAY) {
+    await claimRelayLayout(pool, 1);
     await ensureTopics(kafka, declaration);
     relay = buildRelay({
       pgUrl: config.SYNCLINE_PG_URL,

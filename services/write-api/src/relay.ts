@@ -11,7 +11,9 @@ export function buildRelay(deps: {
   log: Logger;
   registry: Registry;
   compression: 'gzip' | 'none';
+  /** This relay's shard of the outbox (default 0 of 1: every row). */
   shard?: number;
+  shards?: number;
   /** Kafka transactional id prefix: one per outbox (database and schema), shared by its relays. */
   relayId?: string;
   options?: Partial<RelayOptions>;
@@ -19,7 +21,7 @@ export function buildRelay(deps: {
   const shard = deps.shard ?? 0;
   return new OutboxRelay({
     store: new PgOutboxStore(deps.pgUrl, shard),
-    reader: new OutboxReader(deps.pgUrl, deps.declaration),
+    reader: new OutboxReader(deps.pgUrl, deps.declaration, { index: shard, count: deps.shards ?? 1 }),
     publisher: new KafkaEventPublisher(deps.kafka, {
       transactionalId: `${deps.relayId ?? 'syncline-relay'}-${shard}`,
       compression: deps.compression,
