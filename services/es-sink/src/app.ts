@@ -113,7 +113,7 @@ export async function buildSink(deps: {
 
   // kafkajs fetches again for a consumer only once all of its batches settled, so with one consumer
   // Elasticsearch idles during every fetch; with several, one indexes while another fetches.
-  const launch = async (slot: number): Promise<void> => {
+  const launch = async (slot: number, beforeRun: () => Promise<void> = async () => {}): Promise<void> => {
     const c = kafka.consumer({
       groupId: config.SYNCLINE_SINK_GROUP,
       maxBytesPerPartition: config.SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION,
@@ -147,6 +147,7 @@ export async function buildSink(deps: {
     });
     await c.connect();
     await c.subscribe({ topics: [...processors.keys()], fromBeginning: true });
+    await beforeRun();
     await c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -182,10 +183,25 @@ export async function buildSink(deps: {
     http,
     ready,
     async start() {
-      for (const c of declaration.collections) await ensureIndex(es, c);
-      await ensureDeadLetterTopics(kafka, declaration);
       running = true;
-      await Promise.all(Array.from({ length: config.SYNCLINE_SINK_CONSUMERS }, (_, slot) => launch(slot)));
+      // The index and dead-letter topics are ensured while the consumers connect; then all consumers
+      // join at once, so that they share the first generation instead of the later ones making the
+      // first rejoin at its next heartbeat.
+      const setup = (async () => {
+        for (const c of declaration.collections) await ensureIndex(es, c);
+        await ensureDeadLetterTopics(kafka, declaration);
+      })();
+      const count = config.SYNCLINE_SINK_CONSUMERS;
+      let arrived = 0;
+      let release!: () => void;
+      const allConnected = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const together = async () => {
+        if (++arrived === count) release();
+        await Promise.all([allConnected, setup]);
+      };
+      await Promise.all([setup, ...Array.from({ length: count }, (_, slot) => launch(slot, together))]);
     },
     async stop() {
       running = false;
