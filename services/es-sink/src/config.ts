@@ -8,8 +8,8 @@ export const configSchema = z.object({
   ...sharedEnv,
   SYNCLINE_HTTP_PORT: httpPort(8082),
   SYNCLINE_SINK_GROUP: z.string().min(1).default('syncline-es-sink'),
-  /** Group members (kafkajs consumers) in one instance: one fetches while another's batches are indexed. */
-  SYNCLINE_SINK_CONSUMERS: int(1).default(2),
+  /** Group members (kafkajs consumers) in one instance: one can fetch while another's batches are indexed (memory bounds multiply). */
+  SYNCLINE_SINK_CONSUMERS: int(1).default(1),
   /** Partitions processed at the same time by each of them. */
   SYNCLINE_SINK_CONCURRENCY: int(1).default(4),
   SYNCLINE_SINK_MAX_DOCS: int(1).default(5000),
