@@ -1,11 +1,13 @@
 // Relays sharing one outbox by document id: every event published once, each id's versions in
-// commit order, both shards at work; a relay configured for another number of shards refuses to start.
+// commit order, both shards at work; a relay configured for another number of shards does not lead (in-process)
+// or start (service).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { migrate, OutboxWriter } from '@syncline/outbox';
 import { EventCodec } from '@syncline/schema';
 import { createNamespace, eventually, type Namespace, readTopic, spawnService } from '@syncline/testkit';
-import { withTransaction } from '@syncline/write-api';
+import { buildRelay, withTransaction } from '@syncline/write-api';
 import { namespacedDeclaration, serviceEnv } from './support/pipeline.ts';
 
 describe('relay shards', () => {
@@ -80,6 +82,27 @@ describe('relay shards', () => {
       ).toBe(true);
       expect(versions.at(-1)).toBe(Number(row.v));
     }
+
+    // Any relay checks the layout when it would lead: an unsharded one built in-process stays a standby.
+    const extra = { name: 'late', price: 1, description: null, tags: null, in_stock: null, updated_at: null };
+    await withTransaction(ns.pool, (c) =>
+      writer.apply(c, 'products', [{ op: 'upsert', id: 's-late', document: extra }]),
+    );
+    const inProcess = buildRelay({
+      pgUrl: ns.pgUrl,
+      kafka: ns.kafka,
+      declaration,
+      log: createLogger('test', 'silent'),
+      registry: createMetricsRegistry('test', false),
+      compression: 'none',
+      relayId: `${ns.name}-relay`,
+    });
+    inProcess.start();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(inProcess.state).toBe('standby');
+    await inProcess.stop();
+    const { rows: left } = await ns.pool.query<{ n: string }>('select count(*) as n from syncline_outbox');
+    expect(Number(left[0]!.n)).toBe(1);
 
     const refused = await spawnService('relay-unsharded', 'services/outbox-relay/src/main.ts', env).then(
       () => undefined,

@@ -2,10 +2,13 @@
 // on one dedicated connection; removals run on that same connection, so a relay that lost its
 // session (and with it the lock) cannot remove anything. (Reading is OutboxReader's.)
 import pg from 'pg';
+import { isSynclineError } from '@syncline/core';
+import type { Shard } from './outbox-reader.ts';
+import { claimRelayLayout } from './relay-layout.ts';
 import { OUTBOX_TABLE, q } from './sql.ts';
 
 export interface OutboxStore {
-  /** Try to become the active relay for this outbox shard; true while held. */
+  /** Try to become the active relay for this outbox shard; true while held. Throws when the outbox is sharded otherwise. */
   tryLead(): Promise<boolean>;
   remove(seqs: string[]): Promise<void>;
   backlog(): Promise<{ count: number; oldestAgeSeconds: number }>;
@@ -16,9 +19,9 @@ export class PgOutboxStore implements OutboxStore {
   private client: pg.Client | undefined;
   private leading = false;
   private readonly connectionString: string;
-  private readonly shard: number;
+  private readonly shard: Shard;
 
-  constructor(connectionString: string, shard = 0) {
+  constructor(connectionString: string, shard: Shard = { index: 0, count: 1 }) {
     this.connectionString = connectionString;
     this.shard = shard;
   }
@@ -49,12 +52,15 @@ export class PgOutboxStore implements OutboxStore {
       // One lock per (schema, shard): outboxes in different schemas have independent relays.
       const { rows } = await c.query<{ ok: boolean }>(
         "select pg_try_advisory_lock(hashtextextended(current_schema() || ':syncline-relay:' || $1, 0)) as ok",
-        [this.shard],
+        [this.shard.index],
       );
+      // Every relay that leads checks that it reads the outbox the way the others do.
+      if (rows[0]!.ok) await claimRelayLayout(c, this.shard.count);
       this.leading = rows[0]!.ok;
       return this.leading;
-    } catch {
-      await this.drop();
+    } catch (err) {
+      await this.drop(); // and with the session, the lock
+      if (isSynclineError(err)) throw err;
       return false;
     }
   }

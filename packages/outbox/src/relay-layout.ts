@@ -1,13 +1,13 @@
 // Relays split one outbox into shards by document id (every event of an id in one shard, so per-id
 // order holds). All relays of an outbox must agree on the number of shards: a relay reading all rows
 // next to one reading half of them would publish that half twice, interleaved. The first relay
-// records its number; a relay configured otherwise refuses to start.
+// records its number; a relay configured otherwise refuses to lead (its service refuses to start).
 import type pg from 'pg';
 import { SynclineError } from '@syncline/core';
 import { q, RELAY_LAYOUT_TABLE } from './sql.ts';
 
-export async function claimRelayLayout(pool: pg.Pool, shards: number): Promise<void> {
-  const { rows } = await pool.query<{ shards: number }>(
+export async function claimRelayLayout(db: pg.Pool | pg.ClientBase, shards: number): Promise<void> {
+  const { rows } = await db.query<{ shards: number }>(
     `with claim as (insert into ${q(RELAY_LAYOUT_TABLE)} (id, shards) values (1, $1) on conflict (id) do nothing returning shards)
      select shards from claim union all select shards from ${q(RELAY_LAYOUT_TABLE)} where id = 1 limit 1`,
     [shards],

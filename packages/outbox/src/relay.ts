@@ -152,8 +152,15 @@ export class OutboxRelay {
       inflight = undefined;
       removing = undefined;
     };
+    let refusal = '';
+    const lead = () =>
+      this.store.tryLead().catch((err: Error) => {
+        if (err.message !== refusal) this.log.error({ err: err.message }, 'relay cannot lead this outbox');
+        refusal = err.message;
+        return false;
+      });
     while (!signal.aborted) {
-      if (!(await this.store.tryLead())) {
+      if (!(await lead())) {
         await forget();
         if (this.state !== 'standby') this.log.info('relay is a hot standby; another relay holds the outbox');
         this.state = 'standby';

@@ -277,29 +277,29 @@ async function rebuild(
   ).rows[0];
   const before = await currentTargets(es, alias);
   let index: string;
-  let groupId: string;
   let reached = new Map<number, number>();
   const resumed = Boolean(state);
   if (state) {
-    // A crashed run's consumers stay members of its groups until their sessions time out, and joining
-    // those groups would wait for that: the run goes on in new groups, given the old groups' positions.
     index = state.index;
-    await endsNow; // the admin is connected
-    reached = await committedPositions(admin, c.topic, state.group_id);
-    groupId = `${groupPrefix(c, index)}${Date.now().toString(36)}`;
-    await seedPositions(admin, c.topic, groupId, reached);
-    await pool.query('update syncline_reindex set group_id = $2 where collection = $1', [c.name, groupId]);
   } else {
     const existing = Object.keys(await es.indices.get({ index: `${alias}_*`, expand_wildcards: 'all' }));
     const generation = Math.max(0, ...existing.map((n) => Number(n.slice(alias.length + 1)) || 0)) + 1;
     index = physicalIndexName(c, generation);
-    groupId = `${groupPrefix(c, index)}${Date.now().toString(36)}`;
-    await pool.query('insert into syncline_reindex (collection, index, group_id) values ($1, $2, $3)', [
-      c.name,
-      index,
-      groupId,
-    ]);
   }
+  // Each run has its own groups. A crashed run's consumers stay members of its groups until their
+  // sessions time out, and joining those would wait for that: a resumed run starts its new groups
+  // at the old groups' positions.
+  const groupId = `${groupPrefix(c, index)}${Date.now().toString(36)}`;
+  if (state) {
+    await endsNow; // the admin is connected
+    reached = await committedPositions(admin, c.topic, state.group_id);
+    await seedPositions(admin, c.topic, groupId, reached);
+  }
+  await pool.query(
+    `insert into syncline_reindex (collection, index, group_id) values ($1, $2, $3)
+     on conflict (collection) do update set group_id = excluded.group_id`,
+    [c.name, index, groupId],
+  );
   if (!(await es.indices.exists({ index }))) {
     await es.indices.create({
       index,

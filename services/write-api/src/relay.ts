@@ -18,15 +18,15 @@ export function buildRelay(deps: {
   relayId?: string;
   options?: Partial<RelayOptions>;
 }): OutboxRelay {
-  const shard = deps.shard ?? 0;
+  const shard = { index: deps.shard ?? 0, count: deps.shards ?? 1 };
   return new OutboxRelay({
     store: new PgOutboxStore(deps.pgUrl, shard),
-    reader: new OutboxReader(deps.pgUrl, deps.declaration, { index: shard, count: deps.shards ?? 1 }),
+    reader: new OutboxReader(deps.pgUrl, deps.declaration, shard),
     publisher: new KafkaEventPublisher(deps.kafka, {
-      transactionalId: `${deps.relayId ?? 'syncline-relay'}-${shard}`,
+      transactionalId: `${deps.relayId ?? 'syncline-relay'}-${shard.index}`,
       compression: deps.compression,
     }),
-    log: deps.log.child({ component: 'relay', shard }),
+    log: deps.log.child({ component: 'relay', shard: shard.index }),
     registry: deps.registry,
     options: deps.options,
   });
