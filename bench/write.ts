@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { BatchEncoder, ensureTopics, migrate, OutboxWriter, unpack } from '@syncline/outbox';
-import { withNamespace } from '@syncline/schema';
+import { EventCodec, withNamespace } from '@syncline/schema';
 import { createNamespace, spawnService, startServices, writeTempJson } from '@syncline/testkit';
 import { buildRelay, withTransaction } from '@syncline/write-api';
 import { demoDeclaration } from '../test/support/pipeline.ts';
@@ -51,6 +51,7 @@ const ns = await createNamespace(services, 'benchwrite');
 try {
   const declaration = withNamespace(demoDeclaration, { topicPrefix: ns.topicPrefix, indexPrefix: ns.indexPrefix });
   const c = declaration.collections[0]!;
+  const codec = new EventCodec(c);
   await migrate(ns.pool, declaration);
   const writer = new OutboxWriter(declaration);
   const pool = new pg.Pool({ connectionString: ns.pgUrl, max: CONCURRENCY });
@@ -145,7 +146,8 @@ try {
   const eventChunks = starts.map((start) =>
     Array.from(
       { length: BULK },
-      (_, k) => `products\tb-${start + k}\tUPSERT\t${start + k + 1}\t${JSON.stringify(doc(start + k))}\n`,
+      (_, k) =>
+        `products\tb-${start + k}\tUPSERT\t${start + k + 1}\t\\\\x${codec.encodeDocument(doc(start + k)).toString('hex')}\t${codec.fingerprint}\n`,
     ).join(''),
   );
   const copy = async (client: pg.ClientBase, table: string, columns: string[], chunks: string[]) =>
@@ -174,7 +176,12 @@ try {
     const floor = await timed(() =>
       withTransaction(pool, async (client) => {
         await copy(client, 'products', cols, rowChunks);
-        await copy(client, 'syncline_outbox', ['collection', 'aggregate_id', 'op', 'version', 'payload'], eventChunks);
+        await copy(
+          client,
+          'syncline_outbox',
+          ['collection', 'aggregate_id', 'op', 'version', 'document', 'schema'],
+          eventChunks,
+        );
       }),
     );
     floorRates.push(rate(ROWS, floor.ms));
@@ -187,14 +194,17 @@ try {
   await ensureTopics(kafka, declaration);
   // The same records (Avro, headers), encoded up front, sent by a bare idempotent producer in batches of 2000.
   const committedAt = Date.now();
+  // Outbox events as the writer stores them: the document Avro-encoded, with its schema's fingerprint.
+  const avroDoc = codec.encodeDocument(doc(1));
   const packed = new BatchEncoder(declaration).pack(
     Array.from({ length: EVENTS }, (_, g) => ({
-      seq: String(g + 1),
+      seq: g + 1,
       collection: 'products',
       aggregateId: `r-${(g + 1) % 50000}`,
       op: 'UPSERT' as const,
       version: g + 1,
-      payload: doc(1),
+      document: avroDoc,
+      schema: codec.fingerprint,
       committedAt,
     })),
   );
@@ -218,9 +228,9 @@ try {
     await ns.pool.query('truncate syncline_outbox');
     const fill = (events: number) =>
       ns.pool.query(
-        `insert into syncline_outbox (collection, aggregate_id, op, version, payload)
-         select 'products', 'r-' || (g % 50000), 'UPSERT', g, $1::jsonb from generate_series(1, $2::int) g`,
-        [JSON.stringify(doc(1)), events],
+        `insert into syncline_outbox (collection, aggregate_id, op, version, document, schema)
+         select 'products', 'r-' || (g % 50000), 'UPSERT', g, $1::bytea, $3 from generate_series(1, $2::int) g`,
+        [avroDoc, events, codec.fingerprint],
       );
     const registry = createMetricsRegistry('bench', false);
     const relay = buildRelay({

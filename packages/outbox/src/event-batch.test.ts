@@ -15,27 +15,30 @@ const document = {
 
 describe('packed outbox batches', () => {
   it('round-trips through one transferable buffer: Avro keys and values, headers, a tombstone after each delete', () => {
+    const writer = new EventCodec(products);
     const packed = new BatchEncoder(declaration).pack([
       {
-        seq: '7',
+        seq: 7,
         collection: 'products',
         aggregateId: 'p-1',
         op: 'UPSERT',
         version: 41,
-        payload: document,
+        document: writer.encodeDocument(document),
+        schema: writer.fingerprint,
         committedAt: 1,
       },
       {
-        seq: '9',
+        seq: 9,
         collection: 'products',
         aggregateId: 'p-2',
         op: 'DELETE',
         version: 42,
-        payload: null,
+        document: null,
+        schema: writer.fingerprint,
         committedAt: 2,
       },
     ]);
-    expect(packed.seqs).toEqual(['7', '9']);
+    expect(packed.runs).toEqual([7, 7, 9, 9]);
     expect(packed.events).toBe(2);
     const structuredCopy = structuredClone(packed, { transfer: [packed.bytes] });
     const [topic] = unpack(structuredCopy);
@@ -62,10 +65,45 @@ describe('packed outbox batches', () => {
     ]);
   });
 
+  it("keeps each record's own schema in order, and encodes rows stored as JSON by earlier versions", () => {
+    const codec = new EventCodec(products);
+    const row = (seq: number, version: number, schema: string | null) => ({
+      seq,
+      collection: 'products',
+      aggregateId: 'p-1',
+      op: 'UPSERT' as const,
+      version,
+      document: codec.encodeDocument(document),
+      schema,
+      committedAt: version,
+    });
+    const legacy = { ...row(4, 3, null), document: null, payload: document };
+    const packed = new BatchEncoder(declaration).pack([row(1, 1, 'a'.repeat(64)), row(2, 2, null), legacy]);
+    expect(packed.runs).toEqual([1, 2, 4, 4]);
+    const [topic] = unpack(packed);
+    expect(topic!.messages.map((m) => m.headers![SCHEMA_HEADER])).toEqual([
+      'a'.repeat(64),
+      codec.fingerprint,
+      codec.fingerprint,
+    ]);
+    expect(topic!.messages.map((m) => codec.decode(m.value as Buffer))).toEqual(
+      [1, 2, 3].map((v) => ({ collection: 'products', id: 'p-1', op: 'UPSERT', version: v, committedAt: v, document })),
+    );
+  });
+
   it('refuses a row of an unknown collection', () => {
     expect(() =>
       new BatchEncoder(declaration).pack([
-        { seq: '1', collection: 'nope', aggregateId: 'x', op: 'UPSERT', version: 1, payload: {}, committedAt: 0 },
+        {
+          seq: 1,
+          collection: 'nope',
+          aggregateId: 'x',
+          op: 'UPSERT',
+          version: 1,
+          document: null,
+          schema: null,
+          committedAt: 0,
+        },
       ]),
     ).toThrow(/unknown collection 'nope'/);
   });

@@ -4,6 +4,7 @@
 import { CompressionTypes, type ITopicConfig, type Kafka, type Producer } from 'kafkajs';
 import type { Declaration } from '@syncline/schema';
 import type { TopicMessages } from './event-batch.ts';
+import { keyHashPartitioner } from './partitioner.ts';
 
 export interface EventPublisher {
   /** Sends the records in one transaction, committed once `beforeCommit` resolved (aborted if it rejects). */
@@ -86,6 +87,7 @@ export class KafkaEventPublisher implements EventPublisher {
       transactionalId: this.options.transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
+      createPartitioner: keyHashPartitioner,
       retry: { retries: 5 },
     });
     await producer.connect();

@@ -18,6 +18,18 @@ const MIGRATION_LOCK = 7_300_001;
 export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<void> {
   await withTransaction(pool, async (client) => {
     await client.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    // ALTER TABLE takes an exclusive lock even when the column exists; taken while writers hold
+    // their tables, it deadlocks with them. So columns are only added when missing.
+    const { rows } = await client.query<{ table_name: string; column_name: string }>(
+      'select table_name, column_name from information_schema.columns where table_schema = current_schema()',
+    );
+    const existing = new Set(rows.map((r) => `${r.table_name}.${r.column_name}`));
+    const addColumns = async (table: string, columns: [string, string][]) => {
+      const missing = columns.filter(([name]) => !existing.has(`${table}.${name}`));
+      if (missing.length === 0) return;
+      const adds = missing.map(([name, type]) => `add column if not exists ${q(name)} ${type}`);
+      await client.query(`alter table ${q(table)} ${adds.join(', ')}`);
+    };
     await client.query(`create sequence if not exists ${q(VERSION_SEQUENCE)} as bigint`);
     await client.query(`create table if not exists ${q(OUTBOX_TABLE)} (
       seq bigserial primary key,
@@ -25,9 +37,17 @@ export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<
       aggregate_id text not null,
       op text not null check (op in ('UPSERT', 'DELETE')),
       version bigint not null,
+      document bytea,
+      schema text,
       payload jsonb,
       created_at timestamptz not null default clock_timestamp()
     )`);
+    // An event's document is stored Avro-encoded (document) with the fingerprint of its value schema
+    // (schema). Rows written before that carry it as JSON (payload) and are encoded by the relay.
+    await addColumns(OUTBOX_TABLE, [
+      ['document', 'bytea'],
+      ['schema', 'text'],
+    ]);
     // How many relay shards share the outbox (one row, set by the first relay; see relay-layout.ts).
     await client.query(`create table if not exists ${q(RELAY_LAYOUT_TABLE)} (
       id int primary key check (id = 1),
@@ -35,13 +55,12 @@ export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<
     )`);
     for (const c of declaration.collections) {
       await client.query(createTableSql(c));
-      // Tables that predate Syncline get a version column; backfill gives every row a real version.
-      await client.query(
-        `alter table ${q(c.table)} add column if not exists ${q(VERSION_COLUMN)} bigint not null default 0`,
-      );
-      for (const [name, field] of Object.entries(c.fields)) {
-        await client.query(`alter table ${q(c.table)} add column if not exists ${q(name)} ${pgType(field)}`);
-      }
+      // Tables that predate Syncline get a version column (backfill gives every row a real version),
+      // and fields new in the declaration get nullable columns.
+      await addColumns(c.table, [
+        [VERSION_COLUMN, 'bigint not null default 0'],
+        ...Object.entries(c.fields).map(([name, field]): [string, string] => [name, pgType(field)]),
+      ]);
     }
   });
 }

@@ -3,10 +3,10 @@
 // the thread that talks to Kafka. Reads need no lock: only removals, on the leader's session, do.
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import type { Declaration } from '@syncline/schema';
+import type { Declaration, Document } from '@syncline/schema';
 import { BatchEncoder } from './event-batch.ts';
 import type { ReadRequest, ReadResponse, Shard } from './outbox-reader.ts';
-import { OUTBOX_TABLE, q, shardFilterSql } from './sql.ts';
+import { readEventsSql } from './sql.ts';
 
 const { connectionString, declaration, shard } = workerData as {
   connectionString: string;
@@ -14,11 +14,7 @@ const { connectionString, declaration, shard } = workerData as {
   shard: Shard;
 };
 const encoder = new BatchEncoder(declaration);
-// The rows of the batch still in flight are skipped (a hashed NOT IN keeps the index order).
-const READ_SQL = `select seq, collection, aggregate_id, op, version, payload,
-  floor(extract(epoch from created_at) * 1000)::float8 as committed_ms
-  from ${q(OUTBOX_TABLE)} where seq not in (select unnest($2::bigint[]))
-  ${shard.count > 1 ? `and ${shardFilterSql(String(shard.count), String(shard.index))}` : ''} order by seq limit $1`;
+const readSql = readEventsSql(shard);
 
 let client: pg.Client | undefined;
 
@@ -29,31 +25,50 @@ async function connection(): Promise<pg.Client> {
     if (client === c) client = undefined;
   });
   await c.connect();
+  // The outbox is a queue: it fills and empties faster than its statistics follow, and with stale
+  // ones the planner reads a gap with a bitmap scan of every row in it and a sort. Its head is only
+  // ever read well by ordered index range scans that stop at the limit, so this session uses those.
+  await c.query('set enable_seqscan = off; set enable_bitmapscan = off');
   client = c;
   return c;
 }
 
+// The few value parsers this read needs (node-postgres reads every value as text). Seqs and
+// versions stay below 2^53.
+const PARSERS: Record<number, (v: string) => unknown> = {
+  20: Number, // int8
+  25: (v) => v, // text
+  17: (v) => Buffer.from(v.substring(2), 'hex'), // bytea: \x then hex
+  701: Number, // float8
+  3802: (v) => JSON.parse(v), // jsonb
+};
+const types = {
+  getTypeParser: (oid: number) => {
+    const parse = PARSERS[oid];
+    if (!parse) throw new Error(`the outbox read got a column of unexpected type ${oid}`);
+    return parse;
+  },
+};
+
+type Row = [number, string, string, 'UPSERT' | 'DELETE', number, Buffer | null, string | null, Document | null, number];
+
 parentPort!.on('message', async ({ id, limit, exclude }: ReadRequest) => {
   try {
     const c = await connection();
-    const { rows } = await c.query<{
-      seq: string;
-      collection: string;
-      aggregate_id: string;
-      op: 'UPSERT' | 'DELETE';
-      version: string;
-      payload: Record<string, unknown> | null;
-      committed_ms: number;
-    }>(READ_SQL, [limit, exclude]);
+    const [text, values] = readSql(limit, exclude);
+    const config: pg.QueryArrayConfig = { text, values, rowMode: 'array', types };
+    const { rows } = await c.query<Row>(config);
     const batch = encoder.pack(
-      rows.map((r) => ({
-        seq: r.seq,
-        collection: r.collection,
-        aggregateId: r.aggregate_id,
-        op: r.op,
-        version: Number(r.version),
-        payload: r.payload,
-        committedAt: r.committed_ms,
+      rows.map(([seq, collection, aggregateId, op, version, document, schema, payload, committedAt]) => ({
+        seq,
+        collection,
+        aggregateId,
+        op,
+        version,
+        document,
+        schema,
+        payload,
+        committedAt,
       })),
     );
     const transfer = [batch.bytes, ...batch.topics.map((t) => t.layout.buffer as ArrayBuffer)];

@@ -3,13 +3,13 @@
 // caller's thread only receives one transferred buffer per batch.
 import { Worker } from 'node:worker_threads';
 import type { Declaration } from '@syncline/schema';
-import { type PackedBatch, type TopicMessages, unpack } from './event-batch.ts';
+import { type PackedBatch, type SeqRuns, type TopicMessages, unpack } from './event-batch.ts';
 
 export interface ReadRequest {
   id: number;
   limit: number;
   /** Seqs of batches read but not yet removed: not read again. */
-  exclude: string[];
+  exclude: SeqRuns;
 }
 
 export type ReadResponse = { id: number; batch: PackedBatch } | { id: number; error: string };
@@ -21,14 +21,14 @@ export interface Shard {
 }
 
 export interface EncodedBatch {
-  seqs: string[];
+  runs: SeqRuns;
   events: number;
   topicMessages: TopicMessages[];
 }
 
 export interface BatchReader {
   /** Up to `limit` committed events oldest first (ascending seq), skipping `exclude`. */
-  read(limit: number, exclude: string[]): Promise<EncodedBatch>;
+  read(limit: number, exclude: SeqRuns): Promise<EncodedBatch>;
   close(): Promise<void>;
 }
 
@@ -57,7 +57,7 @@ export class OutboxReader implements BatchReader {
       this.pending.delete(m.id);
       if (!p) return;
       if ('error' in m) p.reject(new Error(`reading the outbox failed: ${m.error}`));
-      else p.resolve({ seqs: m.batch.seqs, events: m.batch.events, topicMessages: unpack(m.batch) });
+      else p.resolve({ runs: m.batch.runs, events: m.batch.events, topicMessages: unpack(m.batch) });
     });
     const fail = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;
@@ -70,7 +70,7 @@ export class OutboxReader implements BatchReader {
     return worker;
   }
 
-  read(limit: number, exclude: string[]): Promise<EncodedBatch> {
+  read(limit: number, exclude: SeqRuns): Promise<EncodedBatch> {
     const worker = this.started();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -5,12 +5,14 @@ import pg from 'pg';
 import { isSynclineError } from '@syncline/core';
 import type { Shard } from './outbox-reader.ts';
 import { claimRelayLayout } from './relay-layout.ts';
-import { OUTBOX_TABLE, q } from './sql.ts';
+import type { SeqRuns } from './event-batch.ts';
+import { OUTBOX_TABLE, q, removeRunsSql } from './sql.ts';
 
 export interface OutboxStore {
   /** Try to become the active relay for this outbox shard; true while held. Throws when the outbox is sharded otherwise. */
   tryLead(): Promise<boolean>;
-  remove(seqs: string[]): Promise<void>;
+  /** Removes the outbox rows of these seqs (published). */
+  remove(runs: SeqRuns): Promise<void>;
   backlog(): Promise<{ count: number; oldestAgeSeconds: number }>;
   close(): Promise<void>;
 }
@@ -65,9 +67,9 @@ export class PgOutboxStore implements OutboxStore {
     }
   }
 
-  async remove(seqs: string[]): Promise<void> {
+  async remove(runs: SeqRuns): Promise<void> {
     const c = await this.connection();
-    await c.query(`delete from ${q(OUTBOX_TABLE)} where seq = any($1::bigint[])`, [seqs]);
+    await c.query(...removeRunsSql(runs));
   }
 
   async backlog(): Promise<{ count: number; oldestAgeSeconds: number }> {

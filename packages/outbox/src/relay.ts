@@ -129,7 +129,7 @@ export class OutboxRelay {
       if (!step) return Promise.resolve();
       const done = step.done.then(async () => {
         this.options.afterPublish?.();
-        await this.store.remove(step.batch.seqs);
+        await this.store.remove(step.batch.runs);
         this.metrics.published.inc(step.batch.events);
       });
       done.catch(() => {}); // observed by whoever awaits it
@@ -172,7 +172,7 @@ export class OutboxRelay {
       this.state = 'active';
       this.metrics.active.set(1);
       try {
-        const unremoved = [...(removing?.batch.seqs ?? []), ...(inflight?.batch.seqs ?? [])];
+        const unremoved = [...(removing?.batch.runs ?? []), ...(inflight?.batch.runs ?? [])];
         const batch = await (ahead ?? this.reader.read(this.options.batchSize, unremoved));
         ahead = undefined;
         if (batch.events === 0) {
@@ -182,7 +182,7 @@ export class OutboxRelay {
           continue;
         }
         idle = this.options.idleMinMs;
-        ahead = this.reader.read(this.options.batchSize, [...unremoved, ...batch.seqs]);
+        ahead = this.reader.read(this.options.batchSize, [...unremoved, ...batch.runs]);
         ahead.catch(() => {}); // observed when awaited
         // One Kafka transaction at a time: the previous batch is committed first. Its removal then runs
         // while this one is sent, and this one commits only after it.

@@ -1,6 +1,7 @@
 // SQL derived from a collection declaration. Identifiers come only from the validated declaration
 // (lower-case identifiers, see declaration.ts) and are quoted; values always travel as parameters.
 import type { Collection, FieldDeclaration } from '@syncline/schema';
+import type { SeqRuns } from './event-batch.ts';
 
 export const VERSION_COLUMN = 'syncline_version';
 export const VERSION_SEQUENCE = 'syncline_version_seq';
@@ -10,6 +11,78 @@ export const RELAY_LAYOUT_TABLE = 'syncline_relay_layout';
 /** True for the outbox rows of one relay shard (both given as parameters): a document id's events all land in one. */
 export const shardFilterSql = (countParam: string, indexParam: string): string =>
   `(hashtextextended(aggregate_id, 0) & 9223372036854775807) % ${countParam} = ${indexParam}`;
+
+/** The runs as sorted, disjoint, non-adjacent [first, last] pairs. */
+export function mergeRuns(runs: SeqRuns): [number, number][] {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < runs.length; i += 2) pairs.push([runs[i]!, runs[i + 1]!]);
+  pairs.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const [first, last] of pairs) {
+    const top = merged.at(-1);
+    if (top && first <= top[1] + 1) top[1] = Math.max(top[1], last);
+    else merged.push([first, last]);
+  }
+  return merged;
+}
+
+const MAX_SEQ = '9223372036854775807';
+
+/**
+ * The relay's read: up to `limit` committed outbox events oldest first (ascending seq), skipping the
+ * runs of batches read but not yet removed. Every gap between those runs is one ordered index range
+ * scan, cut at the limit: the skipped rows are never fetched. (A NOT IN filter fetched each skipped
+ * row from the heap first, and with up to three batches in flight that was most of a read.) Up to
+ * `maxBranches` gaps are merged in order (Merge Append); more are read through one lateral join and
+ * sorted.
+ */
+export function readEventsSql(shard: { index: number; count: number }, maxBranches = 32) {
+  const columns = `seq, collection, aggregate_id, op, version, document, schema, payload,
+  floor(extract(epoch from created_at) * 1000)::float8 as committed_ms`;
+  const inShard = shard.count > 1 ? ` and ${shardFilterSql(String(shard.count), String(shard.index))}` : '';
+  const from = `from ${q(OUTBOX_TABLE)} where true${inShard}`;
+  return (limit: number, exclude: SeqRuns): [string, unknown[]] => {
+    const runs = mergeRuns(exclude);
+    // The gaps around the runs, as open intervals (lo, hi).
+    const gaps: [string, string][] = [];
+    let lo = '0';
+    for (const [first, last] of runs) {
+      gaps.push([lo, String(first)]);
+      lo = String(last);
+    }
+    gaps.push([lo, MAX_SEQ]);
+    if (gaps.length === 1) return [`select ${columns} ${from} order by seq limit $1`, [limit]];
+    if (gaps.length > maxBranches) {
+      return [
+        `select e.* from unnest($2::bigint[], $3::bigint[]) as g(lo, hi) cross join lateral (
+  select ${columns} ${from} and seq > g.lo and seq < g.hi order by seq limit $1) e
+order by seq limit $1`,
+        [limit, `{${gaps.map((g) => g[0]).join(',')}}`, `{${gaps.map((g) => g[1]).join(',')}}`],
+      ];
+    }
+    const params: unknown[] = [limit];
+    const p = (n: string) => `$${params.push(n)}::bigint`;
+    const branches = gaps.map(
+      ([a, b]) => `(select ${columns} ${from} and seq > ${p(a)} and seq < ${p(b)} order by seq limit $1)`,
+    );
+    return [`${branches.join('\nunion all ')}\norder by seq limit $1`, params];
+  };
+}
+
+/** Removes the rows of the runs: one index range scan per run. */
+export function removeRunsSql(runs: SeqRuns): [string, unknown[]] {
+  const firsts: number[] = [];
+  const lasts: number[] = [];
+  for (let i = 0; i < runs.length; i += 2) {
+    firsts.push(runs[i]!);
+    lasts.push(runs[i + 1]!);
+  }
+  return [
+    `delete from ${q(OUTBOX_TABLE)} o using unnest($1::bigint[], $2::bigint[]) as r(first, last)
+  where o.seq between r.first and r.last`,
+    [`{${firsts.join(',')}}`, `{${lasts.join(',')}}`],
+  ];
+}
 
 export const q = (identifier: string): string => `"${identifier}"`;
 
@@ -42,11 +115,13 @@ export const lockIdsSql = (collectionParam: string, idsParam: string): string =>
 
 /**
  * One statement that versions and writes a batch of changes and appends their outbox events: each
- * input row ($1, a JSON array of {id, op, payload}) takes the next version from the one sequence,
- * upserts (columns from its document via jsonb_populate_record) or deletes the row, and becomes an
- * outbox event. Returns each id with its version and whether an upsert created the row.
+ * input row ($1, a JSON array of {id, op, payload, o, n}) takes the next version from the one
+ * sequence, upserts (columns from its document via jsonb_populate_record) or deletes the row, and
+ * becomes an outbox event. The event carries the document already Avro-encoded (bytes o .. o+n of
+ * $3, n = -1 for a delete) and the fingerprint of the schema it was encoded with ($4), so the relay
+ * never parses documents again. Returns each id with its version and whether an upsert created the row.
  * Versions of one id must increase in commit order, so they are drawn only under the ids' advisory
- * locks: either the caller took them, or (lockIds) the statement takes them itself from $3 — the
+ * locks: either the caller took them, or (lockIds) the statement takes them itself from $5 — the
  * one-row `locks` aggregate is joined into `input`, so every lock is held before the first nextval.
  * That form is only for plain upserts: the statement's snapshot predates its locks, which
  * INSERT … ON CONFLICT does not depend on but a read or a delete would.
@@ -55,10 +130,10 @@ export function writeChangesSql(c: Collection, lockIds: boolean): string {
   const fields = Object.keys(c.fields).map(q);
   const cols = [q(c.primaryKey), ...fields, q(VERSION_COLUMN)];
   const updates = [...fields, q(VERSION_COLUMN)].map((n) => `${n} = excluded.${n}`);
-  const locks = lockIds ? `locks as materialized (${lockIdsSql('$2', '$3')}), ` : '';
+  const locks = lockIds ? `locks as materialized (${lockIdsSql('$2', '$5')}), ` : '';
   return `with ${locks}input as (
-  select r.id, r.op, r.payload, nextval('${q(VERSION_SEQUENCE)}') as version
-  from ${lockIds ? 'locks, ' : ''}jsonb_to_recordset($1::jsonb) as r(id text, op text, payload jsonb)
+  select r.id, r.op, r.payload, r.o, r.n, nextval('${q(VERSION_SEQUENCE)}') as version
+  from ${lockIds ? 'locks, ' : ''}jsonb_to_recordset($1::jsonb) as r(id text, op text, payload jsonb, o int, n int)
 ), up as (
   insert into ${q(c.table)} (${cols.join(', ')})
   select i.id, ${fields.map((f) => `d.${f}`).join(', ')}, i.version
@@ -69,8 +144,9 @@ export function writeChangesSql(c: Collection, lockIds: boolean): string {
 ), del as (
   delete from ${q(c.table)} t using input i where i.op = 'DELETE' and t.${q(c.primaryKey)} = i.id
 ), events as (
-  insert into ${q(OUTBOX_TABLE)} (collection, aggregate_id, op, version, payload)
-  select $2, i.id, i.op, i.version, i.payload from input i order by i.version
+  insert into ${q(OUTBOX_TABLE)} (collection, aggregate_id, op, version, document, schema)
+  select $2, i.id, i.op, i.version, case when i.n >= 0 then substring($3::bytea from i.o + 1 for i.n) end, $4
+  from input i order by i.version
 )
 select i.id, i.version::text as version, coalesce(up.created, false) as created
 from input i left join up on up.id = i.id`;

@@ -4,7 +4,14 @@
 // Used by the write service and by applications that embed Syncline in their own transactions.
 import type pg from 'pg';
 import { SynclineError } from '@syncline/core';
-import { type Collection, type Declaration, type Document, findCollection, rowToDocument } from '@syncline/schema';
+import {
+  type Collection,
+  type Declaration,
+  type Document,
+  EventCodec,
+  findCollection,
+  rowToDocument,
+} from '@syncline/schema';
 import { lockIdsSql, selectRowsSql, VERSION_COLUMN, writeChangesSql } from './sql.ts';
 
 export type WriteOp =
@@ -24,6 +31,7 @@ export interface WriteResult {
 export class OutboxWriter {
   private readonly declaration: Declaration;
   private readonly writeSql = new Map<string, string>();
+  private readonly codecs = new Map<string, EventCodec>();
 
   constructor(declaration: Declaration) {
     this.declaration = declaration;
@@ -121,10 +129,27 @@ export class OutboxWriter {
       sql = writeChangesSql(c, lockIds !== undefined);
       this.writeSql.set(key, sql);
     }
-    const input = JSON.stringify(results.map((r) => ({ id: r.id, op: r.op, payload: r.document })));
+    // Each document is Avro-encoded here, once; the events carry the bytes (see writeChangesSql).
+    let codec = this.codecs.get(c.name);
+    if (!codec) {
+      codec = new EventCodec(c);
+      this.codecs.set(c.name, codec);
+    }
+    const encoded: Buffer[] = [];
+    let offset = 0;
+    const input = JSON.stringify(
+      results.map((r) => {
+        if (r.document === null) return { id: r.id, op: r.op, payload: null, o: 0, n: -1 };
+        const bytes = encodeDocument(codec, r.id, r.document);
+        encoded.push(bytes);
+        offset += bytes.length;
+        return { id: r.id, op: r.op, payload: r.document, o: offset - bytes.length, n: bytes.length };
+      }),
+    );
+    const params = [input, c.name, Buffer.concat(encoded, offset), codec.fingerprint];
     const { rows } = await client.query<{ id: string; version: string; created: boolean }>(
       sql,
-      lockIds ? [input, c.name, lockIds] : [input, c.name],
+      lockIds ? [...params, lockIds] : params,
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const r of results) {
@@ -132,5 +157,17 @@ export class OutboxWriter {
       r.version = Number(row.version);
       r.created = row.created;
     }
+  }
+}
+
+/** A document the event schema cannot carry is the caller's error (the write service validates first). */
+function encodeDocument(codec: EventCodec, id: string, document: Document): Buffer {
+  try {
+    return codec.encodeDocument(document);
+  } catch (cause) {
+    throw new SynclineError('SYNC_VALIDATION_FAILED', `document '${id}' does not fit the collection's event schema`, {
+      details: [{ path: id, message: (cause as Error).message.slice(0, 200) }],
+      cause,
+    });
   }
 }

@@ -96,6 +96,10 @@ export function fingerprint(schema: AvroSchema | string): string {
   return parseType(schema).fingerprint('sha256').toString('hex');
 }
 
+// The document field is the union ['null', Document]: a branch index (zig-zag varint) before the record.
+const UNION_NULL = Buffer.from([0]);
+const UNION_DOCUMENT = Buffer.from([2]);
+
 /** Encodes and decodes one collection's keys and events; reads events written with older schemas it was given. */
 export class EventCodec {
   readonly collection: Collection;
@@ -103,6 +107,9 @@ export class EventCodec {
   readonly fingerprint: string;
   private readonly keyType = parseType(KEY_SCHEMA);
   private readonly valueType: avro.Type;
+  /** The value record without its last field (document), and the Document record alone. */
+  private readonly envelopeType: avro.Type;
+  private readonly documentType: avro.Type;
   private readonly timestampFields: string[];
   private readonly resolvers = new Map<string, { type: avro.Type; resolver: avro.Resolver }>();
 
@@ -111,6 +118,10 @@ export class EventCodec {
     this.schema = valueSchema(collection);
     this.valueType = parseType(this.schema);
     this.fingerprint = this.valueType.fingerprint('sha256').toString('hex');
+    const fields = (this.schema.fields as { name: string; type: unknown }[]).slice();
+    const document = fields.pop()!;
+    this.envelopeType = parseType({ type: 'record', name: 'Envelope', fields });
+    this.documentType = parseType((document.type as unknown[])[1]);
     this.timestampFields = Object.entries(collection.fields)
       .filter(([, f]) => f.type === 'timestamp')
       .map(([name]) => name);
@@ -134,6 +145,50 @@ export class EventCodec {
   encode(event: ChangeEvent): Buffer {
     const document = event.document === null ? null : this.toAvroDocument(event.document);
     return this.valueType.toBuffer({ ...event, committedAt: event.committedAt, document });
+  }
+
+  /**
+   * The Avro bytes of a document alone (the Document record). An event's value is its envelope
+   * fields followed by the document field, so a document encoded once, when it is written, can be
+   * carried in an event later (encodeWithDocument) without being parsed again.
+   */
+  encodeDocument(document: Document): Buffer {
+    return this.documentType.toBuffer(this.toAvroDocument(document));
+  }
+
+  /** The same bytes as encode(event) when `documentBytes` is encodeDocument(event.document) (null for deletes). */
+  encodeWithDocument(event: Omit<ChangeEvent, 'document'>, documentBytes: Uint8Array | null): Buffer {
+    const envelope = this.envelopeType.toBuffer(event);
+    if (documentBytes === null) return Buffer.concat([envelope, UNION_NULL]);
+    return Buffer.concat([envelope, UNION_DOCUMENT, documentBytes]);
+  }
+
+  /** At least the bytes writeEvent needs for this event. */
+  eventSizeBound(event: Omit<ChangeEvent, 'document'>, documentBytes: Uint8Array | null): number {
+    // Strings are a length varint (≤ 5 bytes here) and UTF-8; op, version and committedAt ≤ 21 bytes.
+    const id = Buffer.byteLength(event.id) + 5;
+    return 2 * id + Buffer.byteLength(event.collection) + 5 + 21 + 1 + (documentBytes?.length ?? 0);
+  }
+
+  /**
+   * Writes the event's key (encodeKey) at `pos` and its value (encodeWithDocument) right after it,
+   * into a buffer with at least eventSizeBound bytes from `pos`; returns where each ends.
+   */
+  writeEvent(
+    buf: Buffer,
+    pos: number,
+    event: Omit<ChangeEvent, 'document'>,
+    documentBytes: Uint8Array | null,
+  ): { keyEnd: number; end: number } {
+    const keyEnd = this.keyType.encode(event.id, buf, pos);
+    let end = this.envelopeType.encode(event, buf, keyEnd);
+    if (keyEnd < 0 || end < 0) throw new Error('writeEvent: the buffer is too small');
+    buf[end++] = documentBytes === null ? UNION_NULL[0]! : UNION_DOCUMENT[0]!;
+    if (documentBytes !== null) {
+      buf.set(documentBytes, end);
+      end += documentBytes.length;
+    }
+    return { keyEnd, end };
   }
 
   /** `writerFingerprint` comes from the record's schema header; absent means the current schema. */

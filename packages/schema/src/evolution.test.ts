@@ -37,6 +37,36 @@ describe('event contract', () => {
     expect(codec.decode(codec.encode(del))).toEqual(del);
   });
 
+  it('an event built from a document encoded ahead is byte for byte the event encoded whole', () => {
+    const codec = new EventCodec(products);
+    const { document, ...envelope } = event;
+    expect(codec.encodeWithDocument(envelope, codec.encodeDocument(document))).toEqual(codec.encode(event));
+    const sparse = { ...event, version: 2 ** 40, document: { name: 'Mug', price: 3, in_stock: false } };
+    expect(codec.encodeWithDocument(sparse, codec.encodeDocument(sparse.document))).toEqual(codec.encode(sparse));
+    expect(codec.decode(codec.encodeWithDocument(sparse, codec.encodeDocument(sparse.document)))).toEqual({
+      ...sparse,
+      document: { ...sparse.document, description: null, tags: null, updated_at: null },
+    });
+    const del = { ...envelope, op: 'DELETE' as const };
+    expect(codec.encodeWithDocument(del, null)).toEqual(codec.encode({ ...del, document: null }));
+  });
+
+  it('writes key and value into a shared buffer, within the size it announced', () => {
+    const codec = new EventCodec(products);
+    const { document, ...envelope } = event;
+    for (const [e, bytes] of [
+      [{ ...envelope, id: 'ключ-€-'.repeat(30), version: 2 ** 50 }, codec.encodeDocument(document)],
+      [{ ...envelope, op: 'DELETE' as const, committedAt: -1 }, null],
+    ] as const) {
+      const bound = codec.eventSizeBound(e, bytes);
+      const buf = Buffer.alloc(3 + bound);
+      const { keyEnd, end } = codec.writeEvent(buf, 3, e, bytes);
+      expect(end).toBeLessThanOrEqual(3 + bound);
+      expect(buf.subarray(3, keyEnd)).toEqual(codec.encodeKey(e.id));
+      expect(buf.subarray(keyEnd, end)).toEqual(codec.encodeWithDocument(e, bytes));
+    }
+  });
+
   it('adding an optional field keeps old and new readers working', () => {
     const next = withField(products, 'color', { type: 'string' });
     expect(() => assertFullyCompatible(valueSchema(products), valueSchema(next))).not.toThrow();

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { migrate } from '@syncline/outbox';
-import { loadDeclaration } from '@syncline/schema';
+import { EventCodec, loadDeclaration } from '@syncline/schema';
 import { createNamespace, type Namespace } from '@syncline/testkit';
 import { buildApp } from './app.ts';
 
@@ -52,13 +52,19 @@ describe('write API on PostgreSQL', () => {
     );
     return rows[0]!;
   };
+  // The events as a consumer will see them: each document was Avro-encoded by the writer.
+  const codec = new EventCodec(declaration.collections[0]!);
   const outboxFor = async (id: string) =>
     (
-      await ns.pool.query<{ op: string; version: string; payload: unknown }>(
-        'select op, version, payload from syncline_outbox where aggregate_id = $1 order by seq',
+      await ns.pool.query<{ op: 'UPSERT' | 'DELETE'; version: string; document: Buffer | null; schema: string }>(
+        'select op, version, document, schema from syncline_outbox where aggregate_id = $1 order by seq',
         [id],
       )
-    ).rows.map((r) => ({ op: r.op, version: Number(r.version), payload: r.payload }));
+    ).rows.map((r) => {
+      expect(r.schema).toBe(codec.fingerprint);
+      const event = { collection: 'products', id, op: r.op, version: Number(r.version), committedAt: 0 };
+      return { ...event, payload: codec.decode(codec.encodeWithDocument(event, r.document)).document };
+    });
 
   it('creates, reads, replaces with If-Match, patches and deletes, with one outbox event per change', async () => {
     const put = await app.inject({
