@@ -46,6 +46,8 @@ export interface PackedBatch {
   /** The batch's outbox seqs, to remove once Kafka acknowledged it. */
   runs: SeqRuns;
   events: number;
+  /** The largest record (key and value) in bytes. */
+  maxRecordBytes: number;
   bytes: ArrayBuffer;
   topics: PackedTopic[];
 }
@@ -88,6 +90,7 @@ export class BatchEncoder {
     const buf = Buffer.from(bytes);
     const runs: SeqRuns = [];
     let offset = 0;
+    let maxRecordBytes = 0;
     for (let i = 0; i < events.length; i++) {
       const { entry, envelope, document, schema } = events[i]!;
       const { codec, topic } = entry;
@@ -111,10 +114,11 @@ export class BatchEncoder {
         group.layout.push(offset, keyLength, 0, -1, hash, schemaIndex);
         group.eventIds.push(eventId);
       }
+      maxRecordBytes = Math.max(maxRecordBytes, end - offset);
       offset = end;
     }
     const topics = [...groups.values()].map((g) => ({ ...g, layout: Int32Array.from(g.layout) }));
-    return { runs, events: rows.length, bytes, topics };
+    return { runs, events: rows.length, maxRecordBytes, bytes, topics };
   }
 }
 

@@ -1,7 +1,7 @@
 // Publishes encoded outbox batches to Kafka (see event-batch.ts for the records). A transactional
 // producer (which is also idempotent, acks=all) fences a relay that lost leadership but still tries
 // to send, and makes each batch visible all at once.
-import { CompressionTypes, type ITopicConfig, type Kafka, type Producer } from 'kafkajs';
+import { CompressionTypes, type ITopicConfig, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Declaration } from '@syncline/schema';
 import type { TopicMessages } from './event-batch.ts';
 import { keyHashPartitioner } from './partitioner.ts';
@@ -42,24 +42,36 @@ export async function ensureTopics(kafka: Kafka, declaration: Declaration): Prom
   }
 }
 
-const SEND_CHUNK = 2000;
+/** A produce request's bounds: kafkajs groups its records in time quadratic in their number, and
+ * each partition's record batch in it must stay under the broker's message.max.bytes (1 MiB). */
+const REQUEST_LIMITS = { records: 2000, bytes: 1024 * 1024 };
 
-/** The records, in order, as consecutive requests of at most `size` records. */
-export function chunks(topicMessages: TopicMessages[], size: number): TopicMessages[][] {
+const recordBytes = (m: Message) => (m.key?.length ?? 0) + (m.value?.length ?? 0);
+
+/** The records, in order, as consecutive requests of at most `records` records and about `bytes` bytes (at least one record). */
+export function chunks(topicMessages: TopicMessages[], limits: { records: number; bytes: number }): TopicMessages[][] {
   const out: TopicMessages[][] = [];
   let current: TopicMessages[] = [];
   let count = 0;
+  let bytes = 0;
   for (const { topic, messages } of topicMessages) {
-    for (let i = 0; i < messages.length; ) {
-      const take = Math.min(size - count, messages.length - i);
-      current.push({ topic, messages: messages.slice(i, i + take) });
-      count += take;
-      i += take;
-      if (count === size) {
+    let entry: TopicMessages | undefined;
+    for (const message of messages) {
+      const size = recordBytes(message);
+      if (count > 0 && (count === limits.records || bytes + size > limits.bytes)) {
         out.push(current);
         current = [];
         count = 0;
+        bytes = 0;
+        entry = undefined;
       }
+      if (!entry) {
+        entry = { topic, messages: [] };
+        current.push(entry);
+      }
+      entry.messages.push(message);
+      count++;
+      bytes += size;
     }
   }
   if (current.length) out.push(current);
@@ -100,9 +112,8 @@ export class KafkaEventPublisher implements EventPublisher {
     const producer = await this.connected();
     const txn = await producer.transaction();
     try {
-      // In requests of up to SEND_CHUNK records, one after the other (so per-partition order holds):
-      // kafkajs groups a request's records by partition in time quadratic in their number.
-      for (const chunk of chunks(topicMessages, SEND_CHUNK)) {
+      // In bounded requests (REQUEST_LIMITS), one after the other, so per-partition order holds.
+      for (const chunk of chunks(topicMessages, REQUEST_LIMITS)) {
         await txn.sendBatch({
           acks: -1,
           compression: this.options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,

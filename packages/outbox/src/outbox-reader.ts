@@ -23,6 +23,7 @@ export interface Shard {
 export interface EncodedBatch {
   runs: SeqRuns;
   events: number;
+  maxRecordBytes: number;
   topicMessages: TopicMessages[];
 }
 
@@ -57,7 +58,10 @@ export class OutboxReader implements BatchReader {
       this.pending.delete(m.id);
       if (!p) return;
       if ('error' in m) p.reject(new Error(`reading the outbox failed: ${m.error}`));
-      else p.resolve({ runs: m.batch.runs, events: m.batch.events, topicMessages: unpack(m.batch) });
+      else {
+        const { runs, events, maxRecordBytes } = m.batch;
+        p.resolve({ runs, events, maxRecordBytes, topicMessages: unpack(m.batch) });
+      }
     });
     const fail = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;

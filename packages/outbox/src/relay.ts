@@ -5,11 +5,15 @@
 // the outbox is empty; wake() (called after a local commit) cuts the wait short.
 import { backoffDelay, Counter, Gauge, Histogram, type Logger, type Registry, sleep } from '@syncline/core';
 import type { EventPublisher } from './kafka-event-publisher.ts';
+import type { SeqRuns } from './event-batch.ts';
 import type { BatchReader, EncodedBatch } from './outbox-reader.ts';
 import type { OutboxStore } from './pg-outbox-store.ts';
 
 export interface RelayOptions {
+  /** Most events in one batch (one Kafka transaction). */
   batchSize: number;
+  /** About the most bytes of records in one batch: batches shrink when records are large. */
+  batchBytes: number;
   idleMinMs: number;
   idleMaxMs: number;
   standbyPollMs: number;
@@ -18,7 +22,8 @@ export interface RelayOptions {
 }
 
 export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
-  batchSize: 5000,
+  batchSize: 20000,
+  batchBytes: 16 * 1024 * 1024,
   idleMinMs: 2,
   idleMaxMs: 100,
   standbyPollMs: 1000,
@@ -152,6 +157,16 @@ export class OutboxRelay {
       inflight = undefined;
       removing = undefined;
     };
+    // Up to three batches are in memory (removing, in flight, read ahead). Records can be large, so a
+    // read asks for as many as fit batchBytes at the size of the largest record of the last batch
+    // read (until one was read, as if batchSize were at most 1000).
+    let largest = this.options.batchBytes / Math.min(this.options.batchSize, 1000);
+    const limit = () => Math.max(1, Math.min(this.options.batchSize, Math.floor(this.options.batchBytes / largest)));
+    const read = (exclude: SeqRuns) =>
+      this.reader.read(limit(), exclude).then((batch) => {
+        if (batch.events > 0) largest = batch.maxRecordBytes;
+        return batch;
+      });
     let refusal = '';
     const lead = () =>
       this.store.tryLead().catch((err: Error) => {
@@ -173,7 +188,7 @@ export class OutboxRelay {
       this.metrics.active.set(1);
       try {
         const unremoved = [...(removing?.batch.runs ?? []), ...(inflight?.batch.runs ?? [])];
-        const batch = await (ahead ?? this.reader.read(this.options.batchSize, unremoved));
+        const batch = await (ahead ?? read(unremoved));
         ahead = undefined;
         if (batch.events === 0) {
           await drain();
@@ -182,7 +197,7 @@ export class OutboxRelay {
           continue;
         }
         idle = this.options.idleMinMs;
-        ahead = this.reader.read(this.options.batchSize, [...unremoved, ...batch.runs]);
+        ahead = read([...unremoved, ...batch.runs]);
         ahead.catch(() => {}); // observed when awaited
         // One Kafka transaction at a time: the previous batch is committed first. Its removal then runs
         // while this one is sent, and this one commits only after it.

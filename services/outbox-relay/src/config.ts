@@ -16,7 +16,9 @@ export const configSchema = z
     /** Relays splitting the outbox by document id, and which of them this one is (0-based). */
     SYNCLINE_RELAY_SHARDS: z.coerce.number().int().min(1).max(64).default(1),
     SYNCLINE_RELAY_SHARD: z.coerce.number().int().min(0).default(0),
-    SYNCLINE_RELAY_BATCH_SIZE: z.coerce.number().int().positive().default(5000),
+    /** Most events per batch (one Kafka transaction), and about the most bytes of records in one. */
+    SYNCLINE_RELAY_BATCH_SIZE: z.coerce.number().int().positive().default(20000),
+    SYNCLINE_RELAY_BATCH_BYTES: z.coerce.number().int().min(65536).default(16 * 1024 * 1024),
     SYNCLINE_RELAY_COMPRESSION: z.enum(['gzip', 'none']).default('gzip'),
   })
   .refine((c) => c.SYNCLINE_RELAY_SHARD < c.SYNCLINE_RELAY_SHARDS, {

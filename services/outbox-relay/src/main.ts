@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     relayId: config.SYNCLINE_RELAY_ID,
     options: {
       batchSize: config.SYNCLINE_RELAY_BATCH_SIZE,
+      batchBytes: config.SYNCLINE_RELAY_BATCH_BYTES,
       ...(config.SYNCLINE_FAULT_EXIT_AFTER_PUBLISH > 0
         ? { afterPublish: exitAfter(config.SYNCLINE_FAULT_EXIT_AFTER_PUBLISH) }
         : {}),
