@@ -66,6 +66,11 @@ export class BatchEncoder {
     }
   }
 
+  /** The current value schema of every collection. */
+  fingerprints(): string[] {
+    return [...this.codecs.values()].map((e) => e.codec.fingerprint);
+  }
+
   pack(rows: OutboxRow[]): PackedBatch {
     const groups = new Map<string, { topic: string; fingerprints: string[]; eventIds: string[]; layout: number[] }>();
     const events = rows.map((row) => {

@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Declaration, Document } from '@syncline/schema';
 import { BatchEncoder } from './event-batch.ts';
 import type { ReadRequest, ReadResponse, Shard } from './outbox-reader.ts';
-import { readEventsSql } from './sql.ts';
+import { readEventsSql, utcMillis } from './sql.ts';
 
 const { connectionString, declaration, shard } = workerData as {
   connectionString: string;
@@ -14,7 +14,7 @@ const { connectionString, declaration, shard } = workerData as {
   shard: Shard;
 };
 const encoder = new BatchEncoder(declaration);
-const readSql = readEventsSql(shard);
+const readSql = readEventsSql(shard, encoder.fingerprints());
 
 let client: pg.Client | undefined;
 
@@ -29,6 +29,8 @@ async function connection(): Promise<pg.Client> {
   // ones the planner reads a gap with a bitmap scan of every row in it and a sort. Its head is only
   // ever read well by ordered index range scans that stop at the limit, so this session uses those.
   await c.query('set enable_seqscan = off; set enable_bitmapscan = off');
+  // Timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff+00', read by utcMillis.
+  await c.query("set timezone = 'UTC'; set datestyle = 'ISO'");
   client = c;
   return c;
 }
@@ -38,8 +40,7 @@ async function connection(): Promise<pg.Client> {
 const PARSERS: Record<number, (v: string) => unknown> = {
   20: Number, // int8
   25: (v) => v, // text
-  17: (v) => Buffer.from(v.substring(2), 'hex'), // bytea: \x then hex
-  701: Number, // float8
+  1184: utcMillis, // timestamptz
   3802: (v) => JSON.parse(v), // jsonb
 };
 const types = {
@@ -50,7 +51,7 @@ const types = {
   },
 };
 
-type Row = [number, string, string, 'UPSERT' | 'DELETE', number, Buffer | null, string | null, Document | null, number];
+type Row = [number, string, string, 'UPSERT' | 'DELETE', number, string | null, string | null, Document | null, number];
 
 parentPort!.on('message', async ({ id, limit, exclude }: ReadRequest) => {
   try {
@@ -65,7 +66,7 @@ parentPort!.on('message', async ({ id, limit, exclude }: ReadRequest) => {
         aggregateId,
         op,
         version,
-        document,
+        document: document === null ? null : Buffer.from(document, 'base64'),
         schema,
         payload,
         committedAt,

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadDeclaration } from '@syncline/schema';
 import { createNamespace, type Namespace } from '@syncline/testkit';
 import { migrate } from './migrations.ts';
-import { mergeRuns, readEventsSql, removeRunsSql } from './sql.ts';
+import { mergeRuns, readEventsSql, removeRunsSql, utcMillis } from './sql.ts';
 
 const declaration = loadDeclaration(new URL('../../../syncline.collections.json', import.meta.url).pathname);
 
@@ -46,7 +46,7 @@ describe('relay SQL', () => {
       const runs = mergeRuns(exclude);
       const expected = present.filter((s) => !runs.some(([a, b]) => s >= a && s <= b)).slice(0, 50);
       for (const maxBranches of [1000, 2]) {
-        const [text, values] = readEventsSql({ index: 0, count: 1 }, maxBranches)(50, exclude);
+        const [text, values] = readEventsSql({ index: 0, count: 1 }, [], maxBranches)(50, exclude);
         const { rows } = await ns.pool.query<{ seq: string }>(text, values);
         expect(
           rows.map((r) => Number(r.seq)),
@@ -54,6 +54,24 @@ describe('relay SQL', () => {
         ).toEqual(expected);
       }
     }
+  });
+
+  it('reads documents in base64, and a schema only when it is not the current one', async () => {
+    const current = 'ab'.repeat(32);
+    const older = 'cd'.repeat(32);
+    await ns.pool.query(
+      `insert into syncline_outbox (seq, collection, aggregate_id, op, version, document, schema) values
+       (1001, 'products', 'd-1', 'UPSERT', 1, $1, $2), (1002, 'products', 'd-2', 'UPSERT', 2, $1, $3)`,
+      [Buffer.from([0, 1, 2, 250, 255]), current, older],
+    );
+    const [text, values] = readEventsSql({ index: 0, count: 1 }, [current])(1000, []);
+    const { rows } = await ns.pool.query({ text, values, rowMode: 'array' });
+    const read = rows.filter((r) => Number(r[0]) > 1000);
+    expect(read.map((r) => [Buffer.from(r[5], 'base64'), r[6]])).toEqual([
+      [Buffer.from([0, 1, 2, 250, 255]), null],
+      [Buffer.from([0, 1, 2, 250, 255]), older],
+    ]);
+    await ns.pool.query('delete from syncline_outbox where seq > 1000');
   });
 
   it('reads only its shard', async () => {
@@ -73,5 +91,28 @@ describe('relay SQL', () => {
     const before = await seqs();
     await ns.pool.query(...removeRunsSql([1, 10, 100, 100, 280, 400]));
     expect(await seqs()).toEqual(before.filter((s) => !(s <= 10 || s === 100 || s >= 280)));
+  });
+});
+
+describe('relay read timestamps', () => {
+  it('reads commit times to the millisecond as PostgreSQL prints them in UTC', async () => {
+    const ns = await createNamespace(inject('services'), 'relayts');
+    try {
+      const c = await ns.pool.connect();
+      try {
+        await c.query("set timezone = 'UTC'; set datestyle = 'ISO'");
+        const { rows } = await c.query<{ t: string; ms: string }>({
+          text: `select t::text as t, floor(extract(epoch from t) * 1000)::int8::text as ms from (values
+            ('2026-11-27 08:00:00+00'::timestamptz), ('2026-11-27 08:00:00.5+00'), ('2026-11-27 08:00:00.123456+00'),
+            ('1999-12-31 23:59:59.999999+00'), ('2026-11-27 08:00:00.000999+00'), (clock_timestamp())) v(t)`,
+        });
+        for (const r of rows) expect(utcMillis(r.t), r.t).toBe(Number(r.ms));
+        expect(utcMillis('2026-11-27 09:00:00.25+01')).toBe(Date.UTC(2026, 10, 27, 8, 0, 0, 250));
+      } finally {
+        c.release();
+      }
+    } finally {
+      await ns.cleanup();
+    }
   });
 });

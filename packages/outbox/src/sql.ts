@@ -1,5 +1,6 @@
 // SQL derived from a collection declaration. Identifiers come only from the validated declaration
 // (lower-case identifiers, see declaration.ts) and are quoted; values always travel as parameters.
+import pg from 'pg';
 import type { Collection, FieldDeclaration } from '@syncline/schema';
 import type { SeqRuns } from './event-batch.ts';
 
@@ -36,9 +37,16 @@ const MAX_SEQ = '9223372036854775807';
  * `maxBranches` gaps are merged in order (Merge Append); more are read through one lateral join and
  * sorted.
  */
-export function readEventsSql(shard: { index: number; count: number }, maxBranches = 32) {
-  const columns = `seq, collection, aggregate_id, op, version, document, schema, payload,
-  floor(extract(epoch from created_at) * 1000)::float8 as committed_ms`;
+export function readEventsSql(
+  shard: { index: number; count: number },
+  currentSchemas: readonly string[] = [],
+  maxBranches = 32,
+) {
+  // Less text to print and parse per row: the document in base64 (not hex), and no schema
+  // fingerprint when it is its collection's current one (null; fingerprints are hex digests).
+  const current = currentSchemas.filter((f) => /^[0-9a-f]+$/.test(f)).map((f) => `'${f}'`);
+  const schema = current.length ? `case when schema in (${current.join(', ')}) then null else schema end` : 'schema';
+  const columns = `seq, collection, aggregate_id, op, version, encode(document, 'base64'), ${schema}, payload, created_at`;
   const inShard = shard.count > 1 ? ` and ${shardFilterSql(String(shard.count), String(shard.index))}` : '';
   const from = `from ${q(OUTBOX_TABLE)} where true${inShard}`;
   return (limit: number, exclude: SeqRuns): [string, unknown[]] => {
@@ -67,6 +75,26 @@ order by seq limit $1`,
     );
     return [`${branches.join('\nunion all ')}\norder by seq limit $1`, params];
   };
+}
+
+const timestamptz = pg.types.getTypeParser(1184) as (v: string) => Date;
+
+/**
+ * Epoch milliseconds of a timestamptz as the relay's read session prints it (DateStyle ISO,
+ * TimeZone UTC: 'YYYY-MM-DD HH:MM:SS[.ffffff]+00'); other forms go to the driver's parser.
+ */
+export function utcMillis(v: string): number {
+  if (v.length < 22 || v[10] !== ' ' || !v.endsWith('+00')) return timestamptz(v).getTime();
+  const fraction = v[19] === '.' ? v.slice(20, v.length - 3) : '';
+  return Date.UTC(
+    Number(v.slice(0, 4)),
+    Number(v.slice(5, 7)) - 1,
+    Number(v.slice(8, 10)),
+    Number(v.slice(11, 13)),
+    Number(v.slice(14, 16)),
+    Number(v.slice(17, 19)),
+    Number(fraction.slice(0, 3).padEnd(3, '0')),
+  );
 }
 
 /** Removes the rows of the runs: one index range scan per run. */
