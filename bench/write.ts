@@ -226,42 +226,40 @@ try {
   const transactionalRates: number[] = [];
   const relayRates: number[] = [];
   const bareRates: number[] = [];
+  await ns.pool.query('truncate syncline_outbox');
+  const fill = (events: number) =>
+    ns.pool.query(
+      `insert into syncline_outbox (collection, aggregate_id, op, version, document, schema)
+       select 'products', 'r-' || (g % 50000), 'UPSERT', g, $1::bytea, $3 from generate_series(1, $2::int) g`,
+      [avroDoc, events, codec.fingerprint],
+    );
+  // Like the bare producer, one relay is running and connected for all rounds (as a relay runs for
+  // days): one event first; then each round commits EVENTS in one transaction (as after an outage)
+  // and is timed from that commit until the relay counted the last of them removed (its own metric:
+  // polling the table would load PostgreSQL).
+  const registry = createMetricsRegistry('bench', false);
+  const relay = buildRelay({
+    pgUrl: ns.pgUrl,
+    kafka,
+    declaration,
+    log: createLogger('bench', 'silent'),
+    registry,
+    compression: 'gzip',
+    relayId: `${ns.name}-bench-relay`,
+  });
+  const published = registry.getSingleMetric('syncline_relay_events_published_total')!;
+  const publishedAtLeast = async (n: number) => {
+    while (((await published.get()).values[0]?.value ?? 0) < n) await new Promise((r) => setTimeout(r, 5));
+  };
+  relay.start();
+  await fill(1);
+  await publishedAtLeast(1);
   for (let round = 0; round < ROUNDS; round++) {
-    await ns.pool.query('truncate syncline_outbox');
-    const fill = (events: number) =>
-      ns.pool.query(
-        `insert into syncline_outbox (collection, aggregate_id, op, version, document, schema)
-         select 'products', 'r-' || (g % 50000), 'UPSERT', g, $1::bytea, $3 from generate_series(1, $2::int) g`,
-        [avroDoc, events, codec.fingerprint],
-      );
-    const registry = createMetricsRegistry('bench', false);
-    const relay = buildRelay({
-      pgUrl: ns.pgUrl,
-      kafka,
-      declaration,
-      log: createLogger('bench', 'silent'),
-      registry,
-      compression: 'gzip',
-      relayId: `${ns.name}-bench-relay`,
-    });
-    // Done when the relay counted every event removed (its own metric: polling the table would load PostgreSQL).
-    const published = registry.getSingleMetric('syncline_relay_events_published_total')!;
-    const publishedAtLeast = async (n: number) => {
-      while (((await published.get()).values[0]?.value ?? 0) < n) await new Promise((r) => setTimeout(r, 20));
-    };
-    // Like the bare producer, the relay is running and connected when the backlog appears: one event
-    // first, then EVENTS committed in one transaction (as after an outage), timed from that commit.
-    relay.start();
-    await fill(1);
-    await publishedAtLeast(1);
     await fill(EVENTS);
     // As the write service does after each commit it makes, the relay is woken (else it finds the
     // backlog at its next idle poll, up to 100 ms later).
     relay.wake();
-    const relayRun = await timed(() => publishedAtLeast(EVENTS + 1));
-    await relay.stop();
-    const { rows } = await ns.pool.query<{ n: string }>('select count(*) as n from syncline_outbox');
-    if (Number(rows[0]!.n) !== 0) throw new Error(`the relay left ${rows[0]!.n} events in the outbox`);
+    const relayRun = await timed(() => publishedAtLeast(1 + (round + 1) * EVENTS));
     relayRates.push(rate(EVENTS, relayRun.ms));
     const bare = await timed(async () => {
       for (let i = 0; i < messages.length; i += 2000) {
@@ -290,6 +288,9 @@ try {
     });
     transactionalRates.push(rate(EVENTS, atomic.ms));
   }
+  await relay.stop();
+  const { rows: left } = await ns.pool.query<{ n: string }>('select count(*) as n from syncline_outbox');
+  if (Number(left[0]!.n) !== 0) throw new Error(`the relay left ${left[0]!.n} events in the outbox`);
   await producer.disconnect();
   await transactional.disconnect();
   await pool.end();
@@ -321,9 +322,10 @@ without ${plainRates.join(', ')}; relay ${relayRates.join(', ')} vs bare
 producer ${bareRates.join(', ')} (in transactions ${transactionalRates.join(', ')}). The HTTP figure includes a separate write-API process and the load
 generator (a lean keep-alive HTTP/1.1 client, bench/http-load.ts) on the same 2 cores; the pg baseline runs in the benchmark process. \`_bulk\` validates and writes rows, versions and outbox events in one
 transaction per request; COPY writes only the rows; the floor row writes rows and events with COPY, no HTTP, validation,
-versions or upsert. Inputs of both sides are built before the clock starts, and each side starts after a checkpoint. The relay also reads and deletes the outbox rows; it is running and
-connected (one event published) when the ${EVENTS} events are committed in one transaction, and its time runs from that
-commit until the last of them is removed; the bare producer is connected before its clock starts.`,
+versions or upsert. Inputs of both sides are built before the clock starts, and each side starts after a checkpoint. The relay also reads and deletes the outbox rows; one relay runs through all rounds,
+as the bare producer does (connected, one event published before the first round); each round commits the ${EVENTS} events
+in one transaction and wakes the relay as the write service does after a commit, and its time runs from that commit until
+the last of them is removed; the bare producer is connected before its clock starts.`,
   );
 } finally {
   await ns.cleanup();
