@@ -39,6 +39,25 @@ describe('outbox writer', () => {
     expect(rows[1]!.document).toBeNull();
   });
 
+  it('writes every field as given, quotes, backslashes and array syntax included', async () => {
+    const writer = new OutboxWriter(declaration);
+    const tags = ['a"b', 'c\\d', 'e,f', '{g}', 'NULL', '', ' h ', 'ключ €'];
+    const document = { name: 'say "hi" \\ {x}', description: null, price: -0.25, tags, in_stock: false };
+    await withTransaction(ns.pool, (client) =>
+      writer.apply(client, 'products', [
+        { op: 'upsert', id: 'w-q', document },
+        { op: 'upsert', id: 'w-empty', document: { name: 'Empty', price: 0, tags: [] } },
+      ]),
+    );
+    const { rows } = await ns.pool.query(
+      "select id, name, description, price, tags, in_stock, updated_at from products where id in ('w-q', 'w-empty') order by id",
+    );
+    expect(rows).toEqual([
+      { id: 'w-empty', name: 'Empty', description: null, price: 0, tags: [], in_stock: null, updated_at: null },
+      { id: 'w-q', ...document, updated_at: null },
+    ]);
+  });
+
   it('refuses a document the event schema cannot carry, and writes nothing', async () => {
     const writer = new OutboxWriter(declaration);
     const before = await ns.pool.query('select count(*) as n from syncline_outbox');

@@ -12,7 +12,7 @@ import {
   findCollection,
   rowToDocument,
 } from '@syncline/schema';
-import { lockIdsSql, selectRowsSql, VERSION_COLUMN, writeChangesSql } from './sql.ts';
+import { arrayLiteral, lockIdsSql, selectRowsSql, VERSION_COLUMN, writeChangesSql } from './sql.ts';
 
 export type WriteOp =
   | { op: 'upsert'; id: string; document: Document; ifMatch?: number | undefined }
@@ -136,21 +136,41 @@ export class OutboxWriter {
       this.codecs.set(c.name, codec);
     }
     const encoded: Buffer[] = [];
+    const offsets: number[] = [];
+    const lengths: number[] = [];
     let offset = 0;
-    const input = JSON.stringify(
+    for (const r of results) {
+      if (r.document === null) {
+        offsets.push(0);
+        lengths.push(-1);
+        continue;
+      }
+      const bytes = encodeDocument(codec, r.id, r.document);
+      encoded.push(bytes);
+      offsets.push(offset);
+      lengths.push(bytes.length);
+      offset += bytes.length;
+    }
+    // One array per column (see writeChangesSql); deletes have nulls in every field.
+    const fields = Object.entries(c.fields).map(([name, field]) =>
       results.map((r) => {
-        if (r.document === null) return { id: r.id, op: r.op, payload: null, o: 0, n: -1 };
-        const bytes = encodeDocument(codec, r.id, r.document);
-        encoded.push(bytes);
-        offset += bytes.length;
-        return { id: r.id, op: r.op, payload: r.document, o: offset - bytes.length, n: bytes.length };
+        const v = r.document?.[name];
+        if (v === undefined || v === null) return null;
+        return field.type === 'array' ? arrayLiteral(v as unknown[]) : v;
       }),
     );
-    const params = [input, c.name, Buffer.concat(encoded, offset), codec.fingerprint];
-    const { rows } = await client.query<{ id: string; version: string; created: boolean }>(
-      sql,
-      lockIds ? [...params, lockIds] : params,
-    );
+    const params: unknown[] = [
+      results.map((r) => r.id),
+      c.name,
+      Buffer.concat(encoded, offset),
+      codec.fingerprint,
+      results.map((r) => r.op),
+      offsets,
+      lengths,
+      ...fields,
+      ...(lockIds ? [lockIds] : []),
+    ];
+    const { rows } = await client.query<{ id: string; version: string; created: boolean }>(sql, params);
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const r of results) {
       const row = byId.get(r.id)!;
