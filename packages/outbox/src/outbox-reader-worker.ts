@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Declaration, Document } from '@syncline/schema';
 import { BatchEncoder } from './event-batch.ts';
 import type { ReadRequest, ReadResponse, Shard } from './outbox-reader.ts';
-import { readEventsSql, utcMillis } from './sql.ts';
+import { readEventsSql, utcMillis } from './relay-sql.ts';
 
 const { connectionString, declaration, shard } = workerData as {
   connectionString: string;

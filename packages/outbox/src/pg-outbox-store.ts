@@ -6,7 +6,8 @@ import { isSynclineError } from '@syncline/core';
 import type { Shard } from './outbox-reader.ts';
 import { claimRelayLayout } from './relay-layout.ts';
 import type { SeqRuns } from './event-batch.ts';
-import { OUTBOX_TABLE, q, removeRunsSql } from './sql.ts';
+import { removeRunsSql } from './relay-sql.ts';
+import { OUTBOX_TABLE, q } from './sql.ts';
 
 export interface OutboxStore {
   /** Try to become the active relay for this outbox shard; true while held. Throws when the outbox is sharded otherwise. */

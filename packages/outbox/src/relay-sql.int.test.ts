@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadDeclaration } from '@syncline/schema';
 import { createNamespace, type Namespace } from '@syncline/testkit';
 import { migrate } from './migrations.ts';
-import { mergeRuns, readEventsSql, removeRunsSql, utcMillis } from './sql.ts';
+import { mergeRuns, readEventsSql, removeRunsSql, utcMillis } from './relay-sql.ts';
 
 const declaration = loadDeclaration(new URL('../../../syncline.collections.json', import.meta.url).pathname);
 
