@@ -5,8 +5,9 @@
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { reconcile, reindex } from '@syncline/cli';
-import { ensureIndex, ID_FIELD, indexMappings, indexSettings } from '@syncline/es-sink';
-import { ensureTopics, migrate } from '@syncline/outbox';
+import { ensureIndex, ID_FIELD, indexMappings, indexSettings } from '@syncline/sink';
+import { collectionTopic, ensureTopics } from '@syncline/kafka';
+import { migrate } from '@syncline/outbox';
 import { EventCodec, SCHEMA_HEADER, withNamespace } from '@syncline/schema';
 import { createNamespace, startServices } from '@syncline/testkit';
 import { demoDeclaration } from '../test/support/pipeline.ts';
@@ -24,7 +25,7 @@ try {
   const c = declaration.collections[0]!;
   await migrate(ns.pool, declaration);
   const kafka = new Kafka({ clientId: 'bench', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
-  await ensureTopics(kafka, declaration);
+  await ensureTopics(kafka, declaration.collections.map(collectionTopic));
   await ensureIndex(es, c);
   const doc = (n: number) => ({
     name: `Product ${n}`,

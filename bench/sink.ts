@@ -7,8 +7,9 @@
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
-import { buildSink, ensureIndex, indexMappings, indexSettings } from '@syncline/es-sink';
-import { ensureTopics } from '@syncline/outbox';
+import { buildSink } from '@syncline/es-sink';
+import { ensureIndex, indexMappings, indexSettings } from '@syncline/sink';
+import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { EventCodec, SCHEMA_HEADER, withNamespace } from '@syncline/schema';
 import { createNamespace, startServices } from '@syncline/testkit';
 import { demoDeclaration } from '../test/support/pipeline.ts';
@@ -40,7 +41,7 @@ try {
   const c = { ...declaration.collections[0]!, partitions: 6 };
   const decl = { collections: [c] };
   const kafka = new Kafka({ clientId: 'bench', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
-  await ensureTopics(kafka, decl);
+  await ensureTopics(kafka, decl.collections.map(collectionTopic));
   const codec = new EventCodec(c);
   const now = Date.now();
   const events = Array.from({ length: EVENTS }, (_, i) => ({

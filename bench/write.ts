@@ -9,10 +9,11 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
-import { BatchEncoder, DEFAULT_RELAY_OPTIONS, ensureTopics, migrate, OutboxWriter, unpack } from '@syncline/outbox';
+import { RELAY_DEFAULTS } from '@syncline/core';
+import { collectionTopic, ensureTopics } from '@syncline/kafka';
+import { BatchEncoder, buildRelay, migrate, OutboxWriter, unpack, withTransaction } from '@syncline/outbox';
 import { EventCodec, withNamespace } from '@syncline/schema';
 import { createNamespace, spawnService, startServices, writeTempJson } from '@syncline/testkit';
-import { buildRelay, withTransaction } from '@syncline/write-api';
 import { demoDeclaration } from '../test/support/pipeline.ts';
 import { arg, median, rate, timed, writeResult } from './common.ts';
 import { LoadConnection } from './http-load.ts';
@@ -236,7 +237,7 @@ try {
 
   // c. relay draining a pre-filled outbox versus a bare producer, alternating, ROUNDS times each.
   const kafka = new Kafka({ clientId: 'bench', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
-  await ensureTopics(kafka, declaration);
+  await ensureTopics(kafka, declaration.collections.map(collectionTopic));
   // The same records (Avro, headers), encoded up front, sent by a bare idempotent producer in batches of 2000.
   const committedAt = Date.now();
   // Outbox events as the writer stores them: the document Avro-encoded, with its schema's fingerprint.
@@ -265,7 +266,7 @@ try {
   await producer.connect();
   // What atomic batches cost by themselves: the same records in transactions of TXN (the relay's
   // default batch), sent in requests of 2000 like the relay does.
-  const TXN = DEFAULT_RELAY_OPTIONS.batchSize;
+  const TXN = RELAY_DEFAULTS.SYNCLINE_RELAY_BATCH_SIZE;
   const transactional = kafka.producer({ transactionalId: `${ns.name}-bench-bare`, maxInFlightRequests: 1 });
   await transactional.connect();
   const transactionalRates: number[] = [];
@@ -289,8 +290,7 @@ try {
     declaration,
     log: createLogger('bench', 'silent'),
     registry,
-    compression: 'gzip',
-    relayId: `${ns.name}-bench-relay`,
+    config: { SYNCLINE_RELAY_COMPRESSION: 'gzip', SYNCLINE_RELAY_ID: `${ns.name}-bench-relay` },
   });
   const published = registry.getSingleMetric('syncline_relay_events_published_total')!;
   const publishedAtLeast = async (n: number) => {

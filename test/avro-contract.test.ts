@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
-import { ensureTopics, migrate, OutboxWriter } from '@syncline/outbox';
+import { collectionTopic, ensureTopics } from '@syncline/kafka';
+import { buildRelay, migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
 import { AVRO_DIR, EventCodec } from '@syncline/schema';
 import { createNamespace, type Namespace, readTopic, REPO_ROOT } from '@syncline/testkit';
-import { buildRelay, withTransaction } from '@syncline/write-api';
 import { namespacedDeclaration } from './support/pipeline.ts';
 
 const run = promisify(execFile);
@@ -39,7 +39,7 @@ describe('the Avro contract in another language', () => {
     const { declaration } = namespacedDeclaration(ns, 1);
     const products = declaration.collections[0]!;
     await migrate(ns.pool, declaration);
-    await ensureTopics(ns.kafka, declaration);
+    await ensureTopics(ns.kafka, declaration.collections.map(collectionTopic));
     const writer = new OutboxWriter(declaration);
     const docs = {
       'j-1': {
@@ -64,8 +64,7 @@ describe('the Avro contract in another language', () => {
       declaration,
       log: createLogger('avro', 'silent'),
       registry: createMetricsRegistry('avro', false),
-      compression: 'gzip',
-      relayId: `${ns.name}-relay`,
+      config: { SYNCLINE_RELAY_COMPRESSION: 'gzip', SYNCLINE_RELAY_ID: `${ns.name}-relay` },
     });
     relay.start();
     const messages = await readTopic(ns.kafka, products.topic, { atLeast: 4, groupPrefix: `${ns.groupPrefix}r` });

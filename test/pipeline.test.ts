@@ -3,7 +3,7 @@
 // PostgreSQL exactly — every id, every field, every version — and no dead letters were written.
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { deadLetterTopic } from '@syncline/es-sink';
+import { deadLetterTopic } from '@syncline/kafka';
 import { createNamespace, eventually, type Namespace } from '@syncline/testkit';
 import { compareEsWithPg } from './support/compare.ts';
 import { type Harness, startHarness } from './support/harness.ts';

@@ -4,10 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
-import { migrate, OutboxWriter } from '@syncline/outbox';
+import { buildRelay, migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
 import { EventCodec } from '@syncline/schema';
 import { createNamespace, eventually, type Namespace, readTopic, spawnService } from '@syncline/testkit';
-import { buildRelay, withTransaction } from '@syncline/write-api';
 import { namespacedDeclaration, serviceEnv } from './support/pipeline.ts';
 
 describe('relay shards', () => {
@@ -94,8 +93,7 @@ describe('relay shards', () => {
       declaration,
       log: createLogger('test', 'silent'),
       registry: createMetricsRegistry('test', false),
-      compression: 'none',
-      relayId: `${ns.name}-relay`,
+      config: { SYNCLINE_RELAY_COMPRESSION: 'none', SYNCLINE_RELAY_ID: `${ns.name}-relay` },
     });
     inProcess.start();
     await new Promise((r) => setTimeout(r, 2000));

@@ -3,7 +3,7 @@
 // partition bound it, and lag grows instead.
 import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensureTopics } from '@syncline/outbox';
+import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { EventCodec, SCHEMA_HEADER } from '@syncline/schema';
 import { createNamespace, type Namespace, type RunningService, spawnService } from '@syncline/testkit';
 import { upsert } from './support/events.ts';
@@ -29,7 +29,7 @@ describe('sink memory under a slow Elasticsearch', () => {
   it(`stays under ${RSS_BOUND_MIB} MiB RSS while a 120 MB backlog waits`, async () => {
     const { declaration, path } = namespacedDeclaration(ns, 4);
     const products = declaration.collections[0]!;
-    await ensureTopics(ns.kafka, declaration);
+    await ensureTopics(ns.kafka, declaration.collections.map(collectionTopic));
     const codec = new EventCodec(products);
     const producer = ns.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();

@@ -3,10 +3,11 @@
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
-import { ensureTopics, migrate, OutboxWriter } from '@syncline/outbox';
+import { collectionTopic, deadLetterTopic, ensureTopics } from '@syncline/kafka';
+import { buildRelay, migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
 import { replayDeadLetters } from '@syncline/cli';
-import { buildRelay, withTransaction } from '@syncline/write-api';
-import { buildSink, DLQ_HEADERS, deadLetterTopic, type Sink } from '@syncline/es-sink';
+import { buildSink, type Sink } from '@syncline/es-sink';
+import { DLQ_HEADERS } from '@syncline/sink';
 import { createNamespace, eventually, type Namespace, readTopic } from '@syncline/testkit';
 import { del, produceEvents, upsert } from './support/events.ts';
 import { namespacedDeclaration } from './support/pipeline.ts';
@@ -54,7 +55,7 @@ describe('Elasticsearch sink', () => {
   it('ends with exactly the newest version: duplicates, shuffled versions, delete and re-create', async () => {
     const { declaration } = namespacedDeclaration(ns, 3);
     const products = declaration.collections[0]!;
-    await ensureTopics(ns.kafka, declaration);
+    await ensureTopics(ns.kafka, declaration.collections.map(collectionTopic));
     const alias = products.index.alias;
 
     await start(declaration, `${ns.groupPrefix}sink-a`);
@@ -112,15 +113,14 @@ describe('Elasticsearch sink', () => {
     );
     const products = declaration.collections[0]!;
     await migrate(ns.pool, declaration);
-    await ensureTopics(ns.kafka, declaration);
+    await ensureTopics(ns.kafka, declaration.collections.map(collectionTopic));
     const relay = buildRelay({
       pgUrl: ns.pgUrl,
       kafka: ns.kafka,
       declaration,
       log: createLogger('relay-test', 'silent'),
       registry: createMetricsRegistry('relay-test', false),
-      compression: 'none',
-      relayId: `${ns.name}-relay`,
+      config: { SYNCLINE_RELAY_COMPRESSION: 'none', SYNCLINE_RELAY_ID: `${ns.name}-relay` },
     });
     relay.start();
     // Someone set the live index's price to a long that refuses fractions.
@@ -163,8 +163,9 @@ describe('Elasticsearch sink', () => {
     });
     expect(letters).toHaveLength(1);
     const headers = letters[0]!.message.headers!;
-    expect(headers[DLQ_HEADERS.errorType]!.toString()).toMatch(/parsing|argument/);
-    expect(headers[DLQ_HEADERS.reason]!.toString()).toContain('price');
+    // The catalog's code, then the index's own error type and reason.
+    expect(headers[DLQ_HEADERS.errorType]!.toString()).toBe('SYNC_INDEX_REJECTED');
+    expect(headers[DLQ_HEADERS.reason]!.toString()).toMatch(/^\w*(parsing|argument)\w*: .*price/);
     expect(headers[DLQ_HEADERS.source]!.toString()).toMatch(new RegExp(`^${products.topic}/0/`));
     await eventually(async () => {
       expect((await es.get({ index: products.index.alias, id: 'ok-2' }))._version).toBe(ok2!.version);

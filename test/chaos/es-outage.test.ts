@@ -2,7 +2,7 @@
 // (transient, never dead-lettered), and once ES is back, Elasticsearch equals PostgreSQL exactly.
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { deadLetterTopic } from '@syncline/es-sink';
+import { deadLetterTopic } from '@syncline/kafka';
 import { createNamespace, eventually, type Namespace, startStack, stopService } from '@syncline/testkit';
 import { compareEsWithPg } from '../support/compare.ts';
 import { type Harness, startHarness } from '../support/harness.ts';

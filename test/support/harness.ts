@@ -2,10 +2,12 @@
 import { Client as EsClient } from '@elastic/elasticsearch';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
-import { ensureTopics, migrate, type OutboxRelay } from '@syncline/outbox';
+import { collectionTopic, ensureTopics } from '@syncline/kafka';
+import { buildRelay, migrate, type OutboxRelay } from '@syncline/outbox';
 import type { Collection, Declaration } from '@syncline/schema';
 import { type Namespace, type RunningService, spawnService } from '@syncline/testkit';
-import { buildApp, buildRelay, EsIndexedVersionReader } from '@syncline/write-api';
+import { EsIndexedVersionReader } from '@syncline/sink';
+import { buildApp } from '@syncline/write-api';
 import { namespacedDeclaration, serviceEnv } from './pipeline.ts';
 
 export interface Harness {
@@ -43,7 +45,7 @@ export function buildTestApp(
 export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Promise<Harness> {
   const { declaration, path } = namespacedDeclaration(ns, partitions);
   await migrate(ns.pool, declaration);
-  await ensureTopics(ns.kafka, declaration);
+  await ensureTopics(ns.kafka, declaration.collections.map(collectionTopic));
   const log = createLogger('harness', 'silent');
   const registry = createMetricsRegistry('harness', false);
   const es = new EsClient({ node: ns.services.esUrl });
@@ -53,8 +55,7 @@ export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Prom
     declaration,
     log,
     registry,
-    compression: 'none',
-    relayId: `${ns.name}-relay`,
+    config: { SYNCLINE_RELAY_COMPRESSION: 'none', SYNCLINE_RELAY_ID: `${ns.name}-relay` },
   });
   relay.start();
   const app = await buildTestApp(ns, declaration, {

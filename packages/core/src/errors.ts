@@ -20,7 +20,6 @@ export const ERROR_CATALOG = {
   SYNC_UNKNOWN_COLLECTION: { status: 404, retriable: false, summary: 'No collection of that name is declared.' },
   SYNC_NOT_FOUND: { status: 404, retriable: false, summary: 'No document with that id exists.' },
   SYNC_ROUTE_NOT_FOUND: { status: 404, retriable: false, summary: 'No route matches the method and path.' },
-  SYNC_METHOD_NOT_ALLOWED: { status: 405, retriable: false, summary: 'The route does not accept this method.' },
   SYNC_VERSION_MISMATCH: {
     status: 412,
     retriable: false,
@@ -33,7 +32,11 @@ export const ERROR_CATALOG = {
     retriable: true,
     summary: 'The write committed, but was not indexed within the requested wait.',
   },
-  SYNC_UNAVAILABLE: { status: 503, retriable: true, summary: 'A dependency (PostgreSQL) is unavailable; retry later.' },
+  SYNC_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    summary: 'A dependency (PostgreSQL or Kafka) is unavailable; retry later.',
+  },
   SYNC_INTERNAL: { status: 500, retriable: false, summary: 'An unexpected error; details are in the service log.' },
   SYNC_SCHEMA_INCOMPATIBLE: { status: 500, retriable: false, summary: 'Two event schemas cannot read each other.' },
   SYNC_EVENT_UNDECODABLE: {
@@ -47,6 +50,11 @@ export const ERROR_CATALOG = {
     summary: 'Elasticsearch failed in a way that retrying can fix.',
   },
   SYNC_INDEX_REJECTED: { status: 500, retriable: false, summary: 'Elasticsearch rejected a document for good.' },
+  SYNC_PARTITION_LOST: {
+    status: 409,
+    retriable: false,
+    summary: 'A rebalance moved the partition to another consumer, which repeats the batch.',
+  },
   SYNC_LOCKED: { status: 409, retriable: true, summary: 'Another process holds the lock for this operation.' },
   SYNC_USAGE: { status: 400, retriable: false, summary: 'A command was called with invalid arguments.' },
 } as const satisfies Record<string, { status: number; retriable: boolean; summary: string }>;
@@ -72,6 +80,19 @@ export class SynclineError extends Error {
     this.retriable = ERROR_CATALOG[code].retriable;
     this.details = options.details ?? [];
   }
+}
+
+/** Knows some failures of one driver as catalog errors; undefined for the others. */
+export type ErrorClassifier = (err: unknown) => SynclineError | undefined;
+
+/** err as a catalog error: itself when it is one, else what the first classifier that knows it says, else SYNC_INTERNAL. */
+export function classifyError(err: unknown, ...classifiers: ErrorClassifier[]): SynclineError {
+  if (err instanceof SynclineError) return err;
+  for (const classify of classifiers) {
+    const known = classify(err);
+    if (known) return known;
+  }
+  return new SynclineError('SYNC_INTERNAL', (err as Error)?.message ?? String(err), { cause: err });
 }
 
 export function isSynclineError(err: unknown, code?: ErrorCode): err is SynclineError {

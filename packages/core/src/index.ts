@@ -1,6 +1,26 @@
+export { boundedChunks } from './chunks.ts';
 export { loadConfig } from './config.ts';
-export { ERROR_CATALOG, type ErrorCode, type ErrorDetail, isSynclineError, SynclineError } from './errors.ts';
+export {
+  ALL_ENV,
+  httpPort,
+  RELAY_DEFAULTS,
+  relayEnv,
+  relayServiceEnv,
+  sharedEnv,
+  sinkEnv,
+  sinkGroupEnv,
+  writeApiEnv,
+} from './env.ts';
+export {
+  classifyError,
+  ERROR_CATALOG,
+  type ErrorClassifier,
+  type ErrorCode,
+  type ErrorDetail,
+  isSynclineError,
+  SynclineError,
+} from './errors.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from './metrics.ts';
-export { type BackoffOptions, backoffDelay, sleep } from './retry.ts';
-export { httpPort, sharedEnv } from './env.ts';
+export { listen, type OpsOptions, opsRoutes, runService, startOpsServer, untilSignal } from './ops.ts';
+export { type BackoffOptions, backoffDelay, retry, type RetryOptions, sleep } from './retry.ts';

@@ -1,10 +1,21 @@
-export { ensureTopics, type EventPublisher, KafkaEventPublisher, topicConfig } from './kafka-event-publisher.ts';
-export { migrate } from './migrations.ts';
-export { BatchEncoder, type OutboxRow, type PackedBatch, type TopicMessages, unpack } from './event-batch.ts';
-export { type BatchReader, type EncodedBatch, OutboxReader } from './outbox-reader.ts';
-export { type OutboxStore, PgOutboxStore } from './pg-outbox-store.ts';
-export { claimRelayLayout } from './relay-layout.ts';
-export { DEFAULT_RELAY_OPTIONS, OutboxRelay, type RelayOptions, type RelayState } from './relay.ts';
-export { OUTBOX_TABLE, VERSION_COLUMN, VERSION_SEQUENCE } from './sql.ts';
-export { OutboxWriter, type WriteOp, type WriteResult } from './writer.ts';
-export { withTransaction } from './transaction.ts';
+// The transactional outbox. write/: recording changes in the caller's transaction. relay/: publishing
+// committed events to Kafka in commit order. db/: every table, migration and lock key.
+export { classifyPgError } from './db/pg-errors.ts';
+export { migrate } from './db/migrations.ts';
+export {
+  BACKFILL_TABLE,
+  OUTBOX_TABLE,
+  REINDEX_TABLE,
+  RETIRED_INDEX_TABLE,
+  VERSION_COLUMN,
+  VERSION_SEQUENCE,
+  withOperationLock,
+} from './db/tables.ts';
+export { buildRelay, type RelaySettings } from './relay/build-relay.ts';
+export { BatchEncoder, type OutboxRow, type PackedBatch, unpack } from './relay/event-batch.ts';
+export { type BatchReader, type EncodedBatch, OutboxReader } from './relay/outbox-reader.ts';
+export { type OutboxStore, PgOutboxStore } from './relay/pg-outbox-store.ts';
+export { claimRelayLayout } from './relay/relay-layout.ts';
+export { OutboxRelay, type RelayOptions, type RelayState } from './relay/relay.ts';
+export { withTransaction } from './write/transaction.ts';
+export { OutboxWriter, type WriteOp, type WriteResult } from './write/writer.ts';

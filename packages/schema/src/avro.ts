@@ -3,7 +3,8 @@
 // tombstone that may follow it is a Kafka record with a null value and is not an Avro value.
 import avro from 'avsc';
 import { SynclineError } from '@syncline/core';
-import type { Collection, FieldDeclaration } from './declaration.ts';
+import type { Collection } from './declaration.ts';
+import { avroType, identity, scalarOf } from './field-types.ts';
 
 export type Operation = 'UPSERT' | 'DELETE';
 export type Document = Record<string, unknown>;
@@ -26,19 +27,6 @@ export const KEY_SCHEMA = 'string';
 export const SCHEMA_HEADER = 'syncline-schema';
 export const EVENT_ID_HEADER = 'syncline-event-id';
 
-const scalarAvro: Record<string, unknown> = {
-  string: 'string',
-  long: 'long',
-  double: 'double',
-  boolean: 'boolean',
-  timestamp: { type: 'long', logicalType: 'timestamp-millis' },
-};
-
-function fieldAvroType(field: FieldDeclaration): unknown {
-  const base = field.type === 'array' ? { type: 'array', items: scalarAvro[field.items!] } : scalarAvro[field.type];
-  return field.required ? base : ['null', base];
-}
-
 export function valueSchema(collection: Collection): AvroSchema {
   return {
     type: 'record',
@@ -59,9 +47,7 @@ export function valueSchema(collection: Collection): AvroSchema {
             type: 'record',
             name: 'Document',
             fields: Object.entries(collection.fields).map(([name, field]) =>
-              field.required
-                ? { name, type: fieldAvroType(field) }
-                : { name, type: fieldAvroType(field), default: null },
+              field.required ? { name, type: avroType(field) } : { name, type: avroType(field), default: null },
             ),
           },
         ],
@@ -110,7 +96,8 @@ export class EventCodec {
   /** The value record without its last field (document), and the Document record alone. */
   private readonly envelopeType: avro.Type;
   private readonly documentType: avro.Type;
-  private readonly timestampFields: string[];
+  /** The fields whose Avro value differs from the document's, with the conversions. */
+  private readonly converted: { name: string; toAvro(v: unknown): unknown; fromAvro(v: unknown): unknown }[];
   private readonly resolvers = new Map<string, { type: avro.Type; resolver: avro.Resolver }>();
 
   constructor(collection: Collection, olderSchemas: AvroSchema[] = []) {
@@ -122,9 +109,14 @@ export class EventCodec {
     const document = fields.pop()!;
     this.envelopeType = parseType({ type: 'record', name: 'Envelope', fields });
     this.documentType = parseType((document.type as unknown[])[1]);
-    this.timestampFields = Object.entries(collection.fields)
-      .filter(([, f]) => f.type === 'timestamp')
-      .map(([name]) => name);
+    this.converted = Object.entries(collection.fields)
+      .filter(([, f]) => scalarOf(f).toAvro !== identity)
+      .map(([name, f]) => {
+        const { toAvro, fromAvro } = scalarOf(f);
+        if (f.type !== 'array') return { name, toAvro, fromAvro };
+        const each = (convert: (v: unknown) => unknown) => (v: unknown) => (Array.isArray(v) ? v.map(convert) : v);
+        return { name, toAvro: each(toAvro), fromAvro: each(fromAvro) };
+      });
     for (const older of olderSchemas) {
       const type = parseType(older);
       this.resolvers.set(type.fingerprint('sha256').toString('hex'), {
@@ -221,20 +213,13 @@ export class EventCodec {
       const value = doc[name];
       out[name] = value === undefined ? null : value;
     }
-    for (const name of this.timestampFields) {
-      const v = out[name];
-      if (typeof v === 'string') out[name] = Date.parse(v);
-      else if (v instanceof Date) out[name] = v.getTime();
-    }
+    for (const { name, toAvro } of this.converted) out[name] = toAvro(out[name]);
     return out;
   }
 
   /** Converts the freshly decoded record in place (it belongs to this decode alone). */
   private fromAvroDocument(doc: Document): Document {
-    for (const name of this.timestampFields) {
-      const v = doc[name];
-      if (typeof v === 'number') doc[name] = new Date(v).toISOString();
-    }
+    for (const { name, fromAvro } of this.converted) doc[name] = fromAvro(doc[name]);
     return doc;
   }
 }

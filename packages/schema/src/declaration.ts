@@ -4,17 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SynclineError } from '@syncline/core';
+import { ARRAY_ITEM_TYPES, SCALAR_TYPES } from './field-types.ts';
 
 const identifier = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a lower-case identifier: a letter, then letters, digits or _');
 
-const scalarTypes = ['string', 'long', 'double', 'boolean', 'timestamp'] as const;
-
 const fieldSchema = z
   .object({
-    type: z.enum([...scalarTypes, 'array']),
-    items: z.enum(['string', 'long', 'double', 'boolean']).optional(),
+    type: z.enum([...SCALAR_TYPES, 'array']),
+    items: z.enum(ARRAY_ITEM_TYPES).optional(),
     required: z.boolean().default(false),
     maxLength: z.number().int().positive().optional(),
     minimum: z.number().optional(),

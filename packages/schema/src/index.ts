@@ -22,4 +22,18 @@ export {
   parseDeclaration,
   withNamespace,
 } from './declaration.ts';
+export {
+  ARRAY_ITEM_TYPES,
+  avroType,
+  documentJsonSchema,
+  FIELD_TYPES,
+  type FieldType,
+  jsonSchemaOf,
+  pgColumnType,
+  Refusal,
+  SCALAR_TYPES,
+  type ScalarType,
+  scalarOf,
+  searchMapping,
+} from './field-types.ts';
 export { isValidId, rowToDocument, type ValidationResult, validateDocument } from './validate.ts';

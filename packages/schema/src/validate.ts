@@ -4,44 +4,14 @@
 import type { ErrorDetail } from '@syncline/core';
 import type { Collection, FieldDeclaration } from './declaration.ts';
 import type { Document } from './avro.ts';
+import { Refusal, scalarOf } from './field-types.ts';
 
 export type ValidationResult = { ok: true; document: Document } | { ok: false; details: ErrorDetail[] };
 
-const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
-
-function checkScalar(type: string, field: FieldDeclaration, value: unknown, path: string, out: ErrorDetail[]): unknown {
-  switch (type) {
-    case 'string':
-      if (typeof value !== 'string') return void out.push({ path, message: 'must be a string' });
-      if (field.maxLength !== undefined && [...value].length > field.maxLength) {
-        return void out.push({ path, message: `must be at most ${field.maxLength} characters` });
-      }
-      return value;
-    case 'long':
-    case 'double': {
-      if (typeof value !== 'number' || !Number.isFinite(value))
-        return void out.push({ path, message: 'must be a number' });
-      if (type === 'long' && !Number.isSafeInteger(value))
-        return void out.push({ path, message: 'must be an integer' });
-      if (field.minimum !== undefined && value < field.minimum) {
-        return void out.push({ path, message: `must be >= ${field.minimum}` });
-      }
-      if (field.maximum !== undefined && value > field.maximum) {
-        return void out.push({ path, message: `must be <= ${field.maximum}` });
-      }
-      return value;
-    }
-    case 'boolean':
-      if (typeof value !== 'boolean') return void out.push({ path, message: 'must be a boolean' });
-      return value;
-    case 'timestamp': {
-      const ms = typeof value === 'string' && ISO_TIMESTAMP.test(value) ? Date.parse(value) : Number.NaN;
-      if (!Number.isFinite(ms)) return void out.push({ path, message: 'must be an ISO-8601 timestamp with a zone' });
-      return new Date(ms).toISOString();
-    }
-    default:
-      throw new Error(`unknown field type ${type}`);
-  }
+function checkScalar(field: FieldDeclaration, value: unknown, path: string, out: ErrorDetail[]): unknown {
+  const checked = scalarOf(field).check(value, field);
+  if (checked instanceof Refusal) return void out.push({ path, message: checked.message });
+  return checked;
 }
 
 function checkField(field: FieldDeclaration, value: unknown, path: string, out: ErrorDetail[]): unknown {
@@ -49,12 +19,12 @@ function checkField(field: FieldDeclaration, value: unknown, path: string, out: 
     if (field.required) out.push({ path, message: 'is required' });
     return null;
   }
-  if (field.type !== 'array') return checkScalar(field.type, field, value, path, out);
+  if (field.type !== 'array') return checkScalar(field, value, path, out);
   if (!Array.isArray(value)) return void out.push({ path, message: 'must be an array' });
   if (field.maxItems !== undefined && value.length > field.maxItems) {
     return void out.push({ path, message: `must have at most ${field.maxItems} items` });
   }
-  return value.map((item, i) => checkScalar(field.items!, field, item, `${path}[${i}]`, out));
+  return value.map((item, i) => checkScalar(field, item, `${path}[${i}]`, out));
 }
 
 /**
@@ -93,11 +63,10 @@ export function rowToDocument(collection: Collection, row: Record<string, unknow
   const doc: Document = {};
   for (const [name, field] of Object.entries(collection.fields)) {
     const v = row[name];
+    const { fromRow } = scalarOf(field);
     if (v === null || v === undefined) doc[name] = null;
-    else if (field.type === 'timestamp') doc[name] = (v instanceof Date ? v : new Date(String(v))).toISOString();
-    else if (field.type === 'long') doc[name] = Number(v);
-    else if (field.type === 'array' && field.items === 'long') doc[name] = (v as unknown[]).map(Number);
-    else doc[name] = v;
+    else if (field.type === 'array') doc[name] = (v as unknown[]).map((item) => (item === null ? null : fromRow(item)));
+    else doc[name] = fromRow(v);
   }
   return doc;
 }

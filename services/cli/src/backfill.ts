@@ -2,9 +2,8 @@
 // order hold exactly as for live writes), in keyset-paginated chunks. Resumable: progress is kept
 // in syncline_backfill and a restarted backfill continues after the last chunk it committed.
 import type pg from 'pg';
-import { OutboxWriter, withTransaction } from '@syncline/outbox';
+import { BACKFILL_TABLE, OutboxWriter, withOperationLock, withTransaction } from '@syncline/outbox';
 import type { Collection, Declaration } from '@syncline/schema';
-import { withExclusiveLock } from './context.ts';
 
 export interface BackfillOptions {
   chunk?: number;
@@ -18,12 +17,9 @@ export interface BackfillOptions {
 export async function backfill(pool: pg.Pool, declaration: Declaration, c: Collection, options: BackfillOptions = {}) {
   const chunk = options.chunk ?? 1000;
   const writer = new OutboxWriter(declaration);
-  return withExclusiveLock(pool, `backfill:${c.name}`, async () => {
-    await pool.query(`create table if not exists syncline_backfill (
-      collection text primary key, last_id text, emitted bigint not null default 0,
-      started_at timestamptz not null default now(), finished_at timestamptz)`);
+  return withOperationLock(pool, `backfill:${c.name}`, async () => {
     const state = await pool.query<{ last_id: string | null; emitted: string; finished_at: Date | null }>(
-      'select last_id, emitted, finished_at from syncline_backfill where collection = $1',
+      `select last_id, emitted, finished_at from ${BACKFILL_TABLE} where collection = $1`,
       [c.name],
     );
     let last: string | null = null;
@@ -34,7 +30,7 @@ export async function backfill(pool: pg.Pool, declaration: Declaration, c: Colle
       emitted = Number(row.emitted);
     } else {
       await pool.query(
-        `insert into syncline_backfill (collection) values ($1)
+        `insert into ${BACKFILL_TABLE} (collection) values ($1)
          on conflict (collection) do update set last_id = null, emitted = 0, started_at = now(), finished_at = null`,
         [c.name],
       );
@@ -52,7 +48,7 @@ export async function backfill(pool: pg.Pool, declaration: Declaration, c: Colle
       const ids = rows.map((r) => r.id);
       await withTransaction(pool, async (client) => {
         await writer.recordChange(client, c.name, ids);
-        await client.query('update syncline_backfill set last_id = $2, emitted = emitted + $3 where collection = $1', [
+        await client.query(`update ${BACKFILL_TABLE} set last_id = $2, emitted = emitted + $3 where collection = $1`, [
           c.name,
           ids.at(-1),
           ids.length,
@@ -67,7 +63,7 @@ export async function backfill(pool: pg.Pool, declaration: Declaration, c: Colle
         if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
       }
     }
-    await pool.query('update syncline_backfill set finished_at = now() where collection = $1', [c.name]);
+    await pool.query(`update ${BACKFILL_TABLE} set finished_at = now() where collection = $1`, [c.name]);
     return { emitted, total, finished: true };
   });
 }

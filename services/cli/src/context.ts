@@ -1,16 +1,15 @@
 // What every CLI command needs, built once from the validated configuration.
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import pg from 'pg';
-import { httpPort, loadConfig as load, sharedEnv, SynclineError } from '@syncline/core';
+import { httpPort, loadConfig as load, sharedEnv, sinkGroupEnv, SynclineError } from '@syncline/core';
+import { createKafka } from '@syncline/kafka';
+import { migrate } from '@syncline/outbox';
 import { type Collection, type Declaration, findCollection, loadDeclaration } from '@syncline/schema';
 import { z } from 'zod';
 
-export const configSchema = z.object({
-  ...sharedEnv,
-  SYNCLINE_SINK_GROUP: z.string().default('syncline-es-sink'),
-  SYNCLINE_HTTP_PORT: httpPort(8083),
-});
+/** The command's configuration (docs/configuration.md); the port is the reconcile service's. */
+export const configSchema = z.object({ ...sharedEnv, ...sinkGroupEnv, SYNCLINE_HTTP_PORT: httpPort(8083) });
 
 export interface Context {
   declaration: Declaration;
@@ -20,6 +19,8 @@ export interface Context {
   sinkGroup: string;
   http: { host: string; port: number };
   collection(name: string | undefined): Collection;
+  /** Ensures Syncline's tables (the operations keep their progress there). */
+  migrate(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -27,11 +28,7 @@ export function createContext(env: Record<string, string | undefined>): Context 
   const config = load(configSchema, env);
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
   const pool = new pg.Pool({ connectionString: config.SYNCLINE_PG_URL, max: 4 });
-  const kafka = new Kafka({
-    clientId: 'syncline-cli',
-    brokers: config.SYNCLINE_KAFKA_BROKERS,
-    logLevel: logLevel.NOTHING,
-  });
+  const kafka = createKafka({ clientId: 'syncline-cli', brokers: config.SYNCLINE_KAFKA_BROKERS, log: 'silent' });
   const es = new EsClient({ node: config.SYNCLINE_ES_URL });
   return {
     declaration,
@@ -51,30 +48,12 @@ export function createContext(env: Record<string, string | undefined>): Context 
       }
       return c;
     },
+    migrate: () => migrate(pool, declaration),
     async close() {
       await pool.end();
       await es.close();
     },
   };
-}
-
-/** A session-level advisory lock that makes an operation exclusive per collection. */
-export async function withExclusiveLock<T>(pool: pg.Pool, name: string, fn: () => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    const { rows } = await client.query<{ ok: boolean }>(
-      "select pg_try_advisory_lock(hashtextextended(current_schema() || ':' || $1, 0)) as ok",
-      [name],
-    );
-    if (!rows[0]!.ok) throw new SynclineError('SYNC_LOCKED', `another '${name}' is running`);
-    try {
-      return await fn();
-    } finally {
-      await client.query("select pg_advisory_unlock(hashtextextended(current_schema() || ':' || $1, 0))", [name]);
-    }
-  } finally {
-    client.release();
-  }
 }
 
 /** Progress on stderr for long work: done/total, rate and ETA; silent when not a terminal or --json. */

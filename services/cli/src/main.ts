@@ -10,7 +10,7 @@ import { createContext, progress } from './context.ts';
 import { listDeadLetters, replayDeadLetters } from './dlq.ts';
 import { driftCount, reconcile } from './reconcile.ts';
 import { reindex } from './reindex.ts';
-import { serveReconcile } from './serve.ts';
+import { serveReconcile } from './reconcile-service.ts';
 import { status } from './status.ts';
 
 const HELP: Record<string, string> = {
@@ -27,6 +27,7 @@ commands:
 
 options for every command: --json (machine output), --help
 environment: SYNCLINE_PG_URL, SYNCLINE_KAFKA_BROKERS, SYNCLINE_ES_URL, SYNCLINE_COLLECTIONS, SYNCLINE_SINK_GROUP
+  (docs/configuration.md)
 exit codes: 0 ok, 1 failed, 2 usage, 3 locked by another run, 4 drift found (reconcile without --repair)`,
   status: 'usage: syncline status [--json]',
   reindex: 'usage: syncline reindex <collection> [--grace-seconds N (default 3600)] [--json]',
@@ -89,6 +90,7 @@ async function run(argv: string[]): Promise<number> {
       }
       case 'reindex': {
         const c = ctx.collection(rest[0]);
+        await ctx.migrate();
         const r = await reindex(ctx.pool, ctx.kafka, ctx.es, c, {
           graceSeconds: number('grace-seconds', values['grace-seconds'], 3600),
           onProgress: progress(`reindex ${c.name}`, 0, interactive),
@@ -101,6 +103,7 @@ async function run(argv: string[]): Promise<number> {
       }
       case 'backfill': {
         const c = ctx.collection(rest[0]);
+        await ctx.migrate();
         const bar = progress(`backfill ${c.name}`, 0, interactive);
         const r = await backfill(ctx.pool, ctx.declaration, c, {
           chunk: number('chunk', values.chunk, 1000) || 1000,

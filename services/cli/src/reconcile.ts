@@ -11,7 +11,7 @@
 // a new version, so repairs obey the same ordering guarantees as every other write.
 import type { Client } from '@elastic/elasticsearch';
 import type pg from 'pg';
-import { ID_FIELD } from '@syncline/es-sink';
+import { ID_FIELD } from '@syncline/sink';
 import { OutboxWriter, VERSION_COLUMN, withTransaction } from '@syncline/outbox';
 import { type Collection, type Declaration, rowToDocument } from '@syncline/schema';
 

@@ -13,7 +13,10 @@ import type { Client } from '@elastic/elasticsearch';
 import { type Admin, AssignerProtocol, type Kafka, type PartitionAssigner } from 'kafkajs';
 import type pg from 'pg';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
+import { REINDEX_TABLE, RETIRED_INDEX_TABLE, withOperationLock } from '@syncline/outbox';
+import type { Collection } from '@syncline/schema';
 import {
+  EsBulkWriter,
   ensureIndex,
   indexMappings,
   indexSettings,
@@ -21,10 +24,7 @@ import {
   physicalIndexName,
   SinkMetrics,
   SinkProcessor,
-  EsBulkWriter,
-} from '@syncline/es-sink';
-import type { Collection } from '@syncline/schema';
-import { withExclusiveLock } from './context.ts';
+} from '@syncline/sink';
 
 export interface ReindexOptions {
   graceSeconds?: number;
@@ -46,13 +46,6 @@ export interface ReindexResult {
 async function currentTargets(es: Client, alias: string): Promise<string[]> {
   const exists = await es.indices.existsAlias({ name: alias });
   return exists ? Object.keys(await es.indices.getAlias({ name: alias })) : [];
-}
-
-async function ensureState(pool: pg.Pool): Promise<void> {
-  await pool.query(`create table if not exists syncline_reindex (
-    collection text primary key, index text not null, group_id text not null, started_at timestamptz not null default now())`);
-  await pool.query(`create table if not exists syncline_retired_index (
-    index text primary key, collection text not null, retired_at timestamptz not null default now())`);
 }
 
 /**
@@ -241,7 +234,7 @@ export async function reindex(
   c: Collection,
   options: ReindexOptions = {},
 ): Promise<ReindexResult> {
-  return withExclusiveLock(pool, `reindex:${c.name}`, async () => {
+  return withOperationLock(pool, `reindex:${c.name}`, async () => {
     // Kafka's admin connects, and the end offsets the rebuild reads up to are fetched, while the
     // index is prepared (what arrives later is read by the catch-up after the swap).
     const admin = kafka.admin();
@@ -267,11 +260,10 @@ async function rebuild(
   options: ReindexOptions,
 ): Promise<ReindexResult> {
   const alias = c.index.alias;
-  await ensureState(pool);
   await ensureIndex(es, c); // template from the current declaration; alias exists from here on
   const state = (
     await pool.query<{ index: string; group_id: string }>(
-      'select index, group_id from syncline_reindex where collection = $1',
+      `select index, group_id from ${REINDEX_TABLE} where collection = $1`,
       [c.name],
     )
   ).rows[0];
@@ -296,7 +288,7 @@ async function rebuild(
     await seedPositions(admin, c.topic, groupId, reached);
   }
   await pool.query(
-    `insert into syncline_reindex (collection, index, group_id) values ($1, $2, $3)
+    `insert into ${REINDEX_TABLE} (collection, index, group_id) values ($1, $2, $3)
      on conflict (collection) do update set group_id = excluded.group_id`,
     [c.name, index, groupId],
   );
@@ -324,19 +316,19 @@ async function rebuild(
   events += late;
 
   for (const n of old) {
-    await pool.query('insert into syncline_retired_index (index, collection) values ($1, $2) on conflict do nothing', [
+    await pool.query(`insert into ${RETIRED_INDEX_TABLE} (index, collection) values ($1, $2) on conflict do nothing`, [
       n,
       c.name,
     ]);
   }
   const deleted: string[] = [];
   const due = await pool.query<{ index: string }>(
-    'select index from syncline_retired_index where collection = $1 and retired_at <= now() - make_interval(secs => $2)',
+    `select index from ${RETIRED_INDEX_TABLE} where collection = $1 and retired_at <= now() - make_interval(secs => $2)`,
     [c.name, options.graceSeconds ?? 3600],
   );
   for (const { index: n } of due.rows) {
     await es.indices.delete({ index: n }, { ignore: [404] });
-    await pool.query('delete from syncline_retired_index where index = $1', [n]);
+    await pool.query(`delete from ${RETIRED_INDEX_TABLE} where index = $1`, [n]);
     deleted.push(n);
   }
   // This run's groups, and those of crashed runs of this rebuild whose members have expired by now.
@@ -344,7 +336,7 @@ async function rebuild(
     .map((g) => g.groupId)
     .filter((g) => g.startsWith(groupPrefix(c, index)));
   await admin.deleteGroups(groups).catch(() => {});
-  await pool.query('delete from syncline_reindex where collection = $1', [c.name]);
+  await pool.query(`delete from ${REINDEX_TABLE} where collection = $1`, [c.name]);
   const documents = (await es.count({ index })).count;
   return {
     collection: c.name,

@@ -1,5 +1,5 @@
 // `syncline status`: one line of facts per collection, from PostgreSQL, Kafka and Elasticsearch.
-import { deadLetterTopic } from '@syncline/es-sink';
+import { deadLetterTopic } from '@syncline/kafka';
 import { OUTBOX_TABLE } from '@syncline/outbox';
 import type { Context } from './context.ts';
 

@@ -3,38 +3,17 @@
 import type { Client } from '@elastic/elasticsearch';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Consumer, Kafka } from 'kafkajs';
-import { Gauge, type Logger, type Registry } from '@syncline/core';
+import { Gauge, isSynclineError, type Logger, opsRoutes, type Registry } from '@syncline/core';
+import { classifyKafkaError, deadLetterTopicConfig, ensureTopics } from '@syncline/kafka';
 import type { Declaration } from '@syncline/schema';
+import { ensureIndex, EsBulkWriter, KafkaDeadLetterSink, SinkMetrics, SinkProcessor } from '@syncline/sink';
 import type { SinkConfig } from './config.ts';
-import { deadLetterTopic, KafkaDeadLetterSink } from './dead-letters.ts';
-import { ensureIndex } from './index-manager.ts';
-import { EsBulkWriter } from './search-writer.ts';
-import { SinkMetrics, SinkProcessor } from './sink.ts';
 
 export interface Sink {
   http: FastifyInstance;
   start(): Promise<void>;
   stop(): Promise<void>;
   ready(): boolean;
-}
-
-export async function ensureDeadLetterTopics(kafka: Kafka, declaration: Declaration): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const topics = declaration.collections
-      .map((c) => deadLetterTopic(c.topic))
-      .filter((t) => !existing.has(t))
-      .map((topic) => ({
-        topic,
-        numPartitions: 1,
-        configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }],
-      }));
-    if (topics.length) await admin.createTopics({ topics, waitForLeaders: true }).catch(() => {});
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 export async function buildSink(deps: {
@@ -92,24 +71,10 @@ export async function buildSink(deps: {
   const joined = new Set<number>();
   const ready = () => joined.size === config.SYNCLINE_SINK_CONSUMERS;
   const http = Fastify();
-  http.get('/healthz', async () => ({ status: 'ok' }));
-  http.get('/readyz', async (_req, reply) => reply.status(ready() ? 200 : 503).send({ joined: ready() }));
-  http.get('/metrics', async (_req, reply) =>
-    reply.header('content-type', registry.contentType).send(await registry.metrics()),
-  );
+  opsRoutes(http, { registry, readiness: async () => ({ ready: ready(), joined: joined.size }) });
 
   let running = false;
   const consumers: Array<Consumer | undefined> = [];
-
-  // Errors on commit that mean this instance no longer owns the partition: the batch is left
-  // uncommitted for the new owner (duplicates are harmless), and the consumer rejoins.
-  const LOST_OWNERSHIP = new Set([
-    'UNKNOWN_MEMBER_ID',
-    'REBALANCE_IN_PROGRESS',
-    'ILLEGAL_GENERATION',
-    'NOT_COORDINATOR',
-    'FENCED_INSTANCE_ID',
-  ]);
 
   // kafkajs fetches again for a consumer only once all of its batches settled, so with one consumer
   // Elasticsearch idles during every fetch; with several, one indexes while another fetches.
@@ -162,10 +127,12 @@ export async function buildSink(deps: {
         try {
           await c.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
         } catch (err) {
-          const type = (err as { type?: string }).type ?? '';
-          if (!LOST_OWNERSHIP.has(type)) throw err;
+          // This instance no longer owns the partition: the batch is left uncommitted for the new owner
+          // (duplicates are harmless), and the consumer rejoins.
+          const known = classifyKafkaError(err);
+          if (!isSynclineError(known, 'SYNC_PARTITION_LOST')) throw err;
           log.warn(
-            { partition: batch.partition, type },
+            { partition: batch.partition, err: known.message },
             'partition lost before the commit; the new owner repeats the batch',
           );
           return;
@@ -189,7 +156,7 @@ export async function buildSink(deps: {
       // first rejoin at its next heartbeat.
       const setup = (async () => {
         for (const c of declaration.collections) await ensureIndex(es, c);
-        await ensureDeadLetterTopics(kafka, declaration);
+        await ensureTopics(kafka, declaration.collections.map(deadLetterTopicConfig));
       })();
       const count = config.SYNCLINE_SINK_CONSUMERS;
       let arrived = 0;

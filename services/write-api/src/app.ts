@@ -5,12 +5,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type pg from 'pg';
-import { Counter, Histogram, type Logger, type Registry, SynclineError } from '@syncline/core';
+import { Counter, Histogram, type Logger, opsRoutes, type Registry, SynclineError } from '@syncline/core';
 import { OutboxWriter } from '@syncline/outbox';
 import type { Declaration } from '@syncline/schema';
 import type { WriteApiConfig } from './config.ts';
 import { errorBody, makeErrorHandler } from './http-errors.ts';
-import { documentRoutes, type IndexedVersionReader } from './routes/documents.ts';
+import type { IndexedVersionReader } from '@syncline/sink';
+import { documentRoutes } from './routes/documents.ts';
 
 export interface WriteApiDeps {
   config: Pick<
@@ -94,18 +95,15 @@ export async function buildApp(deps: WriteApiDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-    try {
-      await deps.pool.query('select 1');
-      return { status: 'ready' };
-    } catch {
-      return reply.status(503).send({ status: 'unavailable', reason: 'postgresql' });
-    }
+  // Ready while PostgreSQL answers: a write needs nothing else (Kafka and the index come after commit).
+  opsRoutes(app, {
+    registry: deps.registry,
+    readiness: () =>
+      deps.pool.query('select 1').then(
+        () => ({ ready: true }),
+        () => ({ ready: false, reason: 'postgresql' }),
+      ),
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
-    reply.header('content-type', deps.registry.contentType).send(await deps.registry.metrics()),
-  );
 
   await app.register(documentRoutes, {
     pool: deps.pool,

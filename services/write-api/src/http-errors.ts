@@ -2,6 +2,7 @@
 // messages) reaches the client; unexpected errors are logged in full and answered SYNC_INTERNAL.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, ERROR_CATALOG, isSynclineError, type Logger, SynclineError } from '@syncline/core';
+import { classifyPgError } from '@syncline/outbox';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'SYNC_UNSUPPORTED_MEDIA_TYPE',
@@ -11,11 +12,6 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'SYNC_MALFORMED_JSON',
   FST_ERR_VALIDATION: 'SYNC_VALIDATION_FAILED',
 };
-
-// Every id a transaction writes holds an advisory lock until commit; PostgreSQL's shared lock table
-// (max_locks_per_transaction × max_connections entries) can run out under many large concurrent bulks.
-const PG_OUT_OF_LOCK_SPACE = '53200';
-const PG_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300']);
 
 export function toSynclineError(err: unknown): SynclineError | undefined {
   if (isSynclineError(err)) return err;
@@ -35,16 +31,7 @@ export function toSynclineError(err: unknown): SynclineError | undefined {
   if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400) {
     return new SynclineError('SYNC_MALFORMED_JSON', 'the request body is not valid JSON');
   }
-  if (e?.code === PG_OUT_OF_LOCK_SPACE) {
-    return new SynclineError(
-      'SYNC_UNAVAILABLE',
-      'PostgreSQL ran out of lock space (max_locks_per_transaction); retry later or send smaller bulks',
-    );
-  }
-  if (e?.code && PG_UNAVAILABLE.has(e.code)) {
-    return new SynclineError('SYNC_UNAVAILABLE', 'the database is unavailable; retry later');
-  }
-  return undefined;
+  return classifyPgError(err);
 }
 
 export function errorBody(err: SynclineError) {

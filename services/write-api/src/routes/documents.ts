@@ -4,13 +4,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { type ErrorDetail, SynclineError } from '@syncline/core';
 import { type OutboxWriter, VERSION_COLUMN, withTransaction, type WriteOp, type WriteResult } from '@syncline/outbox';
-import { type Collection, type Document, isValidId, rowToDocument, validateDocument } from '@syncline/schema';
-import { documentJsonSchema } from '../openapi.ts';
-
-export interface IndexedVersionReader {
-  /** The version of the document in the search index, or null when absent. */
-  indexedVersion(collection: Collection, id: string): Promise<number | null>;
-}
+import {
+  type Collection,
+  type Document,
+  documentJsonSchema,
+  isValidId,
+  rowToDocument,
+  validateDocument,
+} from '@syncline/schema';
+import type { IndexedVersionReader } from '@syncline/sink';
 
 export interface DocumentRoutesDeps {
   pool: pg.Pool;

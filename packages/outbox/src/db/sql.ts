@@ -1,0 +1,130 @@
+// SQL derived from a collection declaration. Identifiers come only from the validated declaration
+// (lower-case identifiers, see declaration.ts) and are quoted; values always travel as parameters.
+import { type Collection, type FieldDeclaration, pgColumnType } from '@syncline/schema';
+import { documentLockKey, OUTBOX_TABLE, q, type Sql, VERSION_COLUMN, VERSION_SEQUENCE } from './tables.ts';
+
+/** True for the outbox rows of one relay shard (both given as SQL expressions): a document id's events all land in one. */
+export const shardFilterSql = (count: string, index: string): string =>
+  `(hashtextextended(aggregate_id, 0) & 9223372036854775807) % ${count} = ${index}`;
+
+export function createTableSql(c: Collection): Sql {
+  const columns = Object.entries(c.fields).map(
+    ([name, f]) => `${q(name)} ${pgColumnType(f)}${f.required ? ' not null' : ''}`,
+  );
+  return {
+    text: `create table if not exists ${q(c.table)} (
+  ${q(c.primaryKey)} text primary key,
+  ${columns.join(',\n  ')},
+  ${q(VERSION_COLUMN)} bigint not null
+)`,
+    values: [],
+  };
+}
+
+/** Transaction-scoped advisory locks, in array order, on the ids of one collection (both given as SQL expressions). */
+const lockIdsExpr = (collection: string, ids: string): string =>
+  `select count(pg_advisory_xact_lock(${documentLockKey(collection, 'k')})) as n from unnest(${ids}::text[]) as u(k)`;
+
+/** Locks the ids (sorted by the caller, so that two transactions over overlapping ids cannot deadlock). */
+export const lockIdsSql = (c: Collection, sortedIds: string[]): Sql => ({
+  text: lockIdsExpr('$1', '$2'),
+  values: [c.name, sortedIds],
+});
+
+/** The changes of one write statement, one array per column (see writeChangesSql). */
+export interface Changes {
+  ids: string[];
+  ops: ('UPSERT' | 'DELETE')[];
+  /** Every upsert's Avro document, concatenated; each change's bytes are documents[offset .. offset + length] (length -1: a delete). */
+  documents: Buffer;
+  offsets: number[];
+  lengths: number[];
+  /** The fingerprint of the value schema the documents were encoded with. */
+  schema: string;
+  /** One array per declared field, in declaration order (array fields as array literals). */
+  fields: unknown[][];
+  /** With these (sorted) ids the statement takes their locks itself. */
+  lockIds?: string[] | undefined;
+}
+
+/**
+ * One statement that versions and writes a batch of changes and appends their outbox events. The
+ * changes come as one array per column: typed arrays are read far faster than a JSON input turned
+ * into records. Each change takes the next version from the one sequence, upserts or deletes its row
+ * and becomes an outbox event carrying the document already Avro-encoded, so the relay never parses
+ * documents again. Returns each id with its version and whether an upsert created the row.
+ * Versions of one id must increase in commit order, so they are drawn only under the ids' advisory
+ * locks: either the caller took them, or (lockIds) the statement takes them itself — the one-row
+ * `locks` aggregate is joined into `input`, so every lock is held before the first nextval. That form
+ * is only for plain upserts: the statement's snapshot predates its locks, which INSERT … ON CONFLICT
+ * does not depend on but a read or a delete would.
+ */
+export function writeChangesSql(c: Collection, lockIds: boolean): (changes: Changes) => Sql {
+  const names = Object.keys(c.fields);
+  const fields = names.map(q);
+  const cols = [q(c.primaryKey), ...fields, q(VERSION_COLUMN)];
+  const updates = [...fields, q(VERSION_COLUMN)].map((n) => `${n} = excluded.${n}`);
+  const locks = lockIds ? `locks as materialized (${lockIdsExpr('$2', `$${8 + names.length}`)}), ` : '';
+  // Array fields travel as text[] of array literals: a two-dimensional array would have to be rectangular.
+  const paramType = (f: FieldDeclaration) => (f.type === 'array' ? 'text[]' : `${pgColumnType(f)}[]`);
+  const arrays = names.map((name, k) => `$${8 + k}::${paramType(c.fields[name]!)}`);
+  const aliases = names.map((_, k) => `f${k}`);
+  const values = names.map((name, k) => {
+    const f = c.fields[name]!;
+    return f.type === 'array' ? `i.f${k}::${pgColumnType(f)}` : `i.f${k}`;
+  });
+  const text = `with ${locks}input as (
+  select r.*, nextval('${q(VERSION_SEQUENCE)}') as version
+  from ${lockIds ? 'locks, ' : ''}unnest($1::text[], $5::text[], $6::int[], $7::int[], ${arrays.join(', ')})
+    as r(id, op, o, n, ${aliases.join(', ')})
+), up as (
+  insert into ${q(c.table)} (${cols.join(', ')})
+  select i.id, ${values.join(', ')}, i.version
+  from input i
+  where i.op = 'UPSERT'
+  on conflict (${q(c.primaryKey)}) do update set ${updates.join(', ')}
+  returning ${q(c.primaryKey)} as id, (xmax = 0) as created
+), del as (
+  delete from ${q(c.table)} t using input i where i.op = 'DELETE' and t.${q(c.primaryKey)} = i.id
+), events as (
+  insert into ${q(OUTBOX_TABLE)} (collection, aggregate_id, op, version, document, schema)
+  select $2, i.id, i.op, i.version, case when i.n >= 0 then substring($3::bytea from i.o + 1 for i.n) end, $4
+  from input i order by i.version
+)
+select i.id, i.version::text as version, coalesce(up.created, false) as created
+from input i left join up on up.id = i.id`;
+  return (ch) => ({
+    text,
+    values: [
+      ch.ids,
+      c.name,
+      ch.documents,
+      ch.schema,
+      ch.ops,
+      ch.offsets,
+      ch.lengths,
+      ...ch.fields,
+      ...(lockIds ? [ch.lockIds] : []),
+    ],
+  });
+}
+
+/** A PostgreSQL array literal of scalars, for one array field of one row. */
+export function arrayLiteral(values: readonly unknown[]): string {
+  const items = values.map((v) =>
+    v === null || v === undefined
+      ? 'NULL'
+      : typeof v === 'string'
+        ? `"${v.replace(/[\\"]/g, (ch) => `\\${ch}`)}"`
+        : String(v),
+  );
+  return `{${items.join(',')}}`;
+}
+
+export function selectRowsSql(c: Collection, ids: string[]): Sql {
+  const cols = [c.primaryKey, ...Object.keys(c.fields), VERSION_COLUMN].map(q);
+  return {
+    text: `select ${cols.join(', ')} from ${q(c.table)} where ${q(c.primaryKey)} = any($1::text[])`,
+    values: [ids],
+  };
+}

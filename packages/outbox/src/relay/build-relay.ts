@@ -1,0 +1,42 @@
+// The relay's wiring, shared by the write API's embedded relay and the outbox-relay service.
+import type { Kafka } from 'kafkajs';
+import { type Logger, RELAY_DEFAULTS, type Registry } from '@syncline/core';
+import { KafkaEventPublisher } from '@syncline/kafka';
+import type { Declaration } from '@syncline/schema';
+import { OutboxReader, type Shard } from './outbox-reader.ts';
+import { PgOutboxStore } from './pg-outbox-store.ts';
+import { OutboxRelay } from './relay.ts';
+
+export type RelaySettings = typeof RELAY_DEFAULTS;
+
+export function buildRelay(deps: {
+  pgUrl: string;
+  kafka: Kafka;
+  declaration: Declaration;
+  log: Logger;
+  registry: Registry;
+  /** The relay's configuration variables (defaults: docs/configuration.md). */
+  config?: Partial<RelaySettings>;
+  /** This relay's shard of the outbox (default 0 of 1: every row). */
+  shard?: Shard;
+  /** Fault injection for tests: called after a publish, before the rows are removed. */
+  afterPublish?: () => void;
+}): OutboxRelay {
+  const config = { ...RELAY_DEFAULTS, ...deps.config };
+  const shard = deps.shard ?? { index: 0, count: 1 };
+  return new OutboxRelay({
+    store: new PgOutboxStore(deps.pgUrl, shard),
+    reader: new OutboxReader(deps.pgUrl, deps.declaration, shard),
+    publisher: new KafkaEventPublisher(deps.kafka, {
+      transactionalId: `${config.SYNCLINE_RELAY_ID}-${shard.index}`,
+      compression: config.SYNCLINE_RELAY_COMPRESSION,
+    }),
+    log: deps.log.child({ component: 'relay', shard: shard.index }),
+    registry: deps.registry,
+    options: {
+      batchSize: config.SYNCLINE_RELAY_BATCH_SIZE,
+      batchBytes: config.SYNCLINE_RELAY_BATCH_BYTES,
+      afterPublish: deps.afterPublish,
+    },
+  });
+}

@@ -1,0 +1,144 @@
+// Turns outbox rows into Kafka records: one topic per collection, key = document id (Avro), value =
+// the Avro change event, and a tombstone after each delete so compaction can forget the key.
+// A batch is packed into one transferable buffer so it can be built on a worker thread and handed
+// to the thread that talks to Kafka without copying each record.
+import { type Declaration, EVENT_ID_HEADER, EventCodec, historicSchemas, SCHEMA_HEADER } from '@syncline/schema';
+import { type HashedMessage, keyHash, type TopicMessages } from '@syncline/kafka';
+
+export interface OutboxRow {
+  seq: number;
+  collection: string;
+  aggregateId: string;
+  op: 'UPSERT' | 'DELETE';
+  version: number;
+  /** The document Avro-encoded by the writer (EventCodec.encodeDocument); null for a delete. */
+  document: Uint8Array | null;
+  /** Fingerprint of the value schema `document` was encoded with; null: the collection's current one. */
+  schema: string | null;
+  /** Rows written before documents were stored encoded carry them as JSON instead. */
+  payload?: Record<string, unknown> | null;
+  /** Commit time, epoch milliseconds. */
+  committedAt: number;
+}
+
+interface PackedTopic {
+  topic: string;
+  /** The value schemas of the topic's records (usually one), referred to by index. */
+  fingerprints: string[];
+  eventIds: string[];
+  /**
+   * Per record (LAYOUT ints): key offset, key length, value offset, value length (-1 for a
+   * tombstone), key hash (partitioner.ts), index of its value schema in `fingerprints`.
+   */
+  layout: Int32Array;
+}
+
+const LAYOUT = 6;
+
+/**
+ * A set of outbox seqs as runs of consecutive seqs, flat: [first, last, first, last, …]. A batch
+ * read in seq order is a few runs, however many rows it has (gaps are rows committed later, or
+ * never), so it is cheap to pass around and to remove or skip with index range scans.
+ */
+export type SeqRuns = number[];
+
+export interface PackedBatch {
+  /** The batch's outbox seqs, to remove once Kafka acknowledged it. */
+  runs: SeqRuns;
+  events: number;
+  /** The largest record (key and value) in bytes. */
+  maxRecordBytes: number;
+  bytes: ArrayBuffer;
+  topics: PackedTopic[];
+}
+
+export class BatchEncoder {
+  private readonly codecs = new Map<string, { codec: EventCodec; topic: string }>();
+
+  constructor(declaration: Declaration) {
+    for (const c of declaration.collections) {
+      this.codecs.set(c.name, { codec: new EventCodec(c, historicSchemas(c.name)), topic: c.topic });
+    }
+  }
+
+  /** The current value schema of every collection. */
+  fingerprints(): string[] {
+    return [...this.codecs.values()].map((e) => e.codec.fingerprint);
+  }
+
+  pack(rows: OutboxRow[]): PackedBatch {
+    const groups = new Map<string, { topic: string; fingerprints: string[]; eventIds: string[]; layout: number[] }>();
+    const events = rows.map((row) => {
+      const entry = this.codecs.get(row.collection);
+      if (!entry) throw new Error(`outbox row ${row.seq} names unknown collection '${row.collection}'`);
+      let { document, schema } = row;
+      if (document === null && row.payload) {
+        document = entry.codec.encodeDocument(row.payload);
+        schema = null;
+      }
+      const envelope = {
+        collection: row.collection,
+        id: row.aggregateId,
+        op: row.op,
+        version: row.version,
+        committedAt: row.committedAt,
+      };
+      return { entry, envelope, document, schema: schema ?? entry.codec.fingerprint };
+    });
+    // Keys and values are written straight into the one buffer that is handed over.
+    const bytes = new ArrayBuffer(events.reduce((n, e) => n + e.entry.codec.eventSizeBound(e.envelope, e.document), 0));
+    const buf = Buffer.from(bytes);
+    const runs: SeqRuns = [];
+    let offset = 0;
+    let maxRecordBytes = 0;
+    for (let i = 0; i < events.length; i++) {
+      const { entry, envelope, document, schema } = events[i]!;
+      const { codec, topic } = entry;
+      const seq = rows[i]!.seq;
+      if (runs.length && runs[runs.length - 1] === seq - 1) runs[runs.length - 1] = seq;
+      else runs.push(seq, seq);
+      let group = groups.get(topic);
+      if (!group) {
+        group = { topic, fingerprints: [], eventIds: [], layout: [] };
+        groups.set(topic, group);
+      }
+      let schemaIndex = group.fingerprints.indexOf(schema);
+      if (schemaIndex < 0) schemaIndex = group.fingerprints.push(schema) - 1;
+      const eventId = `${envelope.collection}:${envelope.id}:${envelope.version}`;
+      const { keyEnd, end } = codec.writeEvent(buf, offset, envelope, document);
+      const keyLength = keyEnd - offset;
+      const hash = keyHash(buf.subarray(offset, keyEnd));
+      group.layout.push(offset, keyLength, keyEnd, end - keyEnd, hash, schemaIndex);
+      group.eventIds.push(eventId);
+      if (envelope.op === 'DELETE') {
+        group.layout.push(offset, keyLength, 0, -1, hash, schemaIndex);
+        group.eventIds.push(eventId);
+      }
+      maxRecordBytes = Math.max(maxRecordBytes, end - offset);
+      offset = end;
+    }
+    const topics = [...groups.values()].map((g) => ({ ...g, layout: Int32Array.from(g.layout) }));
+    return { runs, events: rows.length, maxRecordBytes, bytes, topics };
+  }
+}
+
+/** The Kafka records of a packed batch; keys and values are views into its buffer. */
+export function unpack(batch: PackedBatch): TopicMessages[] {
+  const bytes = Buffer.from(batch.bytes);
+  return batch.topics.map(({ topic, fingerprints, eventIds, layout }) => {
+    const messages: HashedMessage[] = new Array(eventIds.length);
+    for (let i = 0; i < eventIds.length; i++) {
+      const at = i * LAYOUT;
+      const k = layout[at]!;
+      const v = layout[at + 2]!;
+      const vLen = layout[at + 3]!;
+      messages[i] = {
+        key: bytes.subarray(k, k + layout[at + 1]!),
+        value: vLen < 0 ? null : bytes.subarray(v, v + vLen),
+        headers: { [SCHEMA_HEADER]: fingerprints[layout[at + 5]!]!, [EVENT_ID_HEADER]: eventIds[i]! },
+        keyHash: layout[at + 4]!,
+      };
+    }
+    return { topic, messages };
+  });
+}

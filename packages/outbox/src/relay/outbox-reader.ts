@@ -1,0 +1,92 @@
+// Reads the next batch of committed outbox events, already encoded as Kafka records. The reading
+// and encoding run on a worker thread (outbox-reader-worker.ts) with its own connection; the
+// caller's thread only receives one transferred buffer per batch.
+import { Worker } from 'node:worker_threads';
+import type { Declaration } from '@syncline/schema';
+import type { TopicMessages } from '@syncline/kafka';
+import { type PackedBatch, type SeqRuns, unpack } from './event-batch.ts';
+
+export interface ReadRequest {
+  id: number;
+  limit: number;
+  /** Seqs of batches read but not yet removed: not read again. */
+  exclude: SeqRuns;
+}
+
+export type ReadResponse = { id: number; batch: PackedBatch } | { id: number; error: string };
+
+/** Which rows a relay reads: those of shard `index` of `count` (see relay-layout.ts). */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export interface EncodedBatch {
+  runs: SeqRuns;
+  events: number;
+  maxRecordBytes: number;
+  topicMessages: TopicMessages[];
+}
+
+export interface BatchReader {
+  /** Up to `limit` committed events oldest first (ascending seq), skipping `exclude`. */
+  read(limit: number, exclude: SeqRuns): Promise<EncodedBatch>;
+  close(): Promise<void>;
+}
+
+export class OutboxReader implements BatchReader {
+  private readonly connectionString: string;
+  private readonly declaration: Declaration;
+  private readonly shard: Shard;
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (b: EncodedBatch) => void; reject: (e: Error) => void }>();
+
+  constructor(connectionString: string, declaration: Declaration, shard: Shard = { index: 0, count: 1 }) {
+    this.connectionString = connectionString;
+    this.declaration = declaration;
+    this.shard = shard;
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./outbox-reader-worker.ts', import.meta.url), {
+      workerData: { connectionString: this.connectionString, declaration: this.declaration, shard: this.shard },
+    });
+    worker.unref();
+    worker.on('message', (m: ReadResponse) => {
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (!p) return;
+      if ('error' in m) p.reject(new Error(`reading the outbox failed: ${m.error}`));
+      else {
+        const { runs, events, maxRecordBytes } = m.batch;
+        p.resolve({ runs, events, maxRecordBytes, topicMessages: unpack(m.batch) });
+      }
+    });
+    const fail = (err: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the outbox reader thread exited with ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  read(limit: number, exclude: SeqRuns): Promise<EncodedBatch> {
+    const worker = this.started();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, limit, exclude } satisfies ReadRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+}

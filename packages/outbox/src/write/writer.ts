@@ -1,0 +1,193 @@
+// Records changes inside the caller's PostgreSQL transaction: the data change and its outbox event
+// commit together or not at all. Per document id, a transaction-scoped advisory lock is taken
+// before the version is drawn from the sequence, so versions of one id increase in commit order.
+// Used by the write service and by applications that embed Syncline in their own transactions.
+import type pg from 'pg';
+import { SynclineError } from '@syncline/core';
+import {
+  type Collection,
+  type Declaration,
+  type Document,
+  EventCodec,
+  findCollection,
+  rowToDocument,
+} from '@syncline/schema';
+import { arrayLiteral, type Changes, lockIdsSql, selectRowsSql, writeChangesSql } from '../db/sql.ts';
+import { type Sql, VERSION_COLUMN } from '../db/tables.ts';
+
+export type WriteOp =
+  | { op: 'upsert'; id: string; document: Document; ifMatch?: number | undefined }
+  | { op: 'patch'; id: string; patch: Document; ifMatch?: number | undefined }
+  | { op: 'delete'; id: string; ifMatch?: number | undefined };
+
+export interface WriteResult {
+  id: string;
+  op: 'UPSERT' | 'DELETE';
+  version: number;
+  /** true when an upsert created the document. */
+  created: boolean;
+  document: Document | null;
+}
+
+export class OutboxWriter {
+  private readonly declaration: Declaration;
+  private readonly writeSql = new Map<string, (changes: Changes) => Sql>();
+  private readonly codecs = new Map<string, EventCodec>();
+
+  constructor(declaration: Declaration) {
+    this.declaration = declaration;
+  }
+
+  collection(name: string): Collection {
+    const c = findCollection(this.declaration, name);
+    if (!c) throw new SynclineError('SYNC_UNKNOWN_COLLECTION', `no collection named '${name}'`);
+    return c;
+  }
+
+  /** Applies the operations (documents already validated) in the caller's open transaction. */
+  async apply(client: pg.ClientBase, collectionName: string, ops: WriteOp[]): Promise<WriteResult[]> {
+    const c = this.collection(collectionName);
+    if (ops.length === 0) return [];
+    const seen = new Set<string>();
+    ops.forEach((o, i) => {
+      if (seen.has(o.id)) {
+        throw new SynclineError('SYNC_VALIDATION_FAILED', `id '${o.id}' appears twice in one request`, {
+          details: [{ path: `operations[${i}].id`, message: 'duplicate id in one request' }],
+        });
+      }
+      seen.add(o.id);
+    });
+    const ids = [...seen].sort();
+    // Plain upserts need nothing from the current row: the write statement takes the locks itself (one
+    // round trip). Patches, deletes and If-Match read the row, in a statement after the locks.
+    const needsRow = ops.some((o) => o.op !== 'upsert' || o.ifMatch !== undefined);
+    if (needsRow) await this.lock(client, c, ids);
+    const current = needsRow ? await this.read(client, c, ids) : new Map<string, Record<string, unknown>>();
+
+    const results: WriteResult[] = [];
+    ops.forEach((o) => {
+      const row = current.get(o.id);
+      const currentVersion = row ? Number(row[VERSION_COLUMN]) : undefined;
+      if (o.ifMatch !== undefined && o.ifMatch !== currentVersion) {
+        throw new SynclineError(
+          'SYNC_VERSION_MISMATCH',
+          `'${o.id}' is at version ${currentVersion ?? 'none (absent)'}, not ${o.ifMatch}`,
+          { details: [{ path: o.id, message: `current version ${currentVersion ?? 'absent'}` }] },
+        );
+      }
+      if ((o.op === 'patch' || o.op === 'delete') && !row) {
+        throw new SynclineError('SYNC_NOT_FOUND', `no document '${o.id}' in '${c.name}'`);
+      }
+      if (o.op === 'delete') {
+        results.push({ id: o.id, op: 'DELETE', version: 0, created: false, document: null });
+      } else {
+        const document = o.op === 'upsert' ? o.document : { ...rowToDocument(c, row!), ...o.patch };
+        results.push({ id: o.id, op: 'UPSERT', version: 0, created: false, document });
+      }
+    });
+    await this.write(client, c, results, needsRow ? undefined : ids);
+    return results;
+  }
+
+  /**
+   * For rows the caller changed with its own SQL: emits each row's current state (or a delete
+   * when the row is gone) with a new version, stamped onto the row.
+   */
+  async recordChange(client: pg.ClientBase, collectionName: string, ids: string[]): Promise<WriteResult[]> {
+    const c = this.collection(collectionName);
+    const sorted = [...new Set(ids)].sort();
+    await this.lock(client, c, sorted);
+    const current = await this.read(client, c, sorted);
+    const results: WriteResult[] = sorted.map((id) => {
+      const row = current.get(id);
+      return row
+        ? { id, op: 'UPSERT', version: 0, created: false, document: rowToDocument(c, row) }
+        : { id, op: 'DELETE', version: 0, created: false, document: null };
+    });
+    await this.write(client, c, results);
+    return results;
+  }
+
+  private async lock(client: pg.ClientBase, c: Collection, sortedIds: string[]): Promise<void> {
+    await client.query(lockIdsSql(c, sortedIds));
+  }
+
+  /** Current rows, read in a statement after the lock (so with a snapshot that sees the last holder's commit). */
+  private async read(client: pg.ClientBase, c: Collection, ids: string[]) {
+    const { rows } = await client.query<Record<string, unknown>>(selectRowsSql(c, ids));
+    return new Map(rows.map((r) => [String(r[c.primaryKey]), r]));
+  }
+
+  /**
+   * Versions, writes and appends the outbox events in one statement; fills in version and created.
+   * With lockIds (sorted) the statement takes the ids' locks itself; without, the caller holds them.
+   */
+  private async write(client: pg.ClientBase, c: Collection, results: WriteResult[], lockIds?: string[]) {
+    const key = `${c.name}${lockIds ? '+lock' : ''}`;
+    let sql = this.writeSql.get(key);
+    if (!sql) {
+      sql = writeChangesSql(c, lockIds !== undefined);
+      this.writeSql.set(key, sql);
+    }
+    // Each document is Avro-encoded here, once; the events carry the bytes (see writeChangesSql).
+    let codec = this.codecs.get(c.name);
+    if (!codec) {
+      codec = new EventCodec(c);
+      this.codecs.set(c.name, codec);
+    }
+    const encoded: Buffer[] = [];
+    const offsets: number[] = [];
+    const lengths: number[] = [];
+    let offset = 0;
+    for (const r of results) {
+      if (r.document === null) {
+        offsets.push(0);
+        lengths.push(-1);
+        continue;
+      }
+      const bytes = encodeDocument(codec, r.id, r.document);
+      encoded.push(bytes);
+      offsets.push(offset);
+      lengths.push(bytes.length);
+      offset += bytes.length;
+    }
+    // One array per column (see writeChangesSql); deletes have nulls in every field.
+    const fields = Object.entries(c.fields).map(([name, field]) =>
+      results.map((r) => {
+        const v = r.document?.[name];
+        if (v === undefined || v === null) return null;
+        return field.type === 'array' ? arrayLiteral(v as unknown[]) : v;
+      }),
+    );
+    const { rows } = await client.query<{ id: string; version: string; created: boolean }>(
+      sql({
+        ids: results.map((r) => r.id),
+        ops: results.map((r) => r.op),
+        documents: Buffer.concat(encoded, offset),
+        offsets,
+        lengths,
+        schema: codec.fingerprint,
+        fields,
+        lockIds,
+      }),
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const r of results) {
+      const row = byId.get(r.id)!;
+      r.version = Number(row.version);
+      r.created = row.created;
+    }
+  }
+}
+
+/** A document the event schema cannot carry is the caller's error (the write service validates first). */
+function encodeDocument(codec: EventCodec, id: string, document: Document): Buffer {
+  try {
+    return codec.encodeDocument(document);
+  } catch (cause) {
+    throw new SynclineError('SYNC_VALIDATION_FAILED', `document '${id}' does not fit the collection's event schema`, {
+      details: [{ path: id, message: (cause as Error).message.slice(0, 200) }],
+      cause,
+    });
+  }
+}

@@ -1,0 +1,70 @@
+// Dead letters: an event Elasticsearch (or the decoder) rejects for good is produced to the
+// collection's dead-letter topic with the original key, value and headers plus the reason, before
+// the source offset is committed. Inspect with `syncline dlq list`, replay with `dlq replay`.
+import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { deadLetterTopic } from '@syncline/kafka';
+
+export const DLQ_HEADERS = {
+  errorType: 'syncline-dlq-error-type',
+  reason: 'syncline-dlq-reason',
+  source: 'syncline-dlq-source',
+  at: 'syncline-dlq-at',
+} as const;
+
+export interface DeadLetter {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+  /** The catalog code of why (SYNC_INDEX_REJECTED, SYNC_EVENT_UNDECODABLE). */
+  errorType: string;
+  reason: string;
+}
+
+export interface DeadLetterSink {
+  send(letters: DeadLetter[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class KafkaDeadLetterSink implements DeadLetterSink {
+  private readonly kafka: Kafka;
+  private producer: Producer | undefined;
+
+  constructor(kafka: Kafka) {
+    this.kafka = kafka;
+  }
+
+  async send(letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    if (!this.producer) {
+      const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await p.connect();
+      this.producer = p;
+    }
+    const byTopic = new Map<string, { key: Buffer | null; value: Buffer | null; headers: IHeaders }[]>();
+    for (const l of letters) {
+      const t = deadLetterTopic(l.topic);
+      const list = byTopic.get(t) ?? [];
+      list.push({
+        key: l.message.key,
+        value: l.message.value,
+        headers: {
+          ...l.message.headers,
+          [DLQ_HEADERS.errorType]: l.errorType,
+          [DLQ_HEADERS.reason]: l.reason.slice(0, 4000),
+          [DLQ_HEADERS.source]: `${l.topic}/${l.partition}/${l.message.offset}`,
+          [DLQ_HEADERS.at]: new Date().toISOString(),
+        },
+      });
+      byTopic.set(t, list);
+    }
+    await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.disconnect();
+    this.producer = undefined;
+  }
+}

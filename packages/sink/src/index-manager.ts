@@ -1,0 +1,62 @@
+// Index management: every collection is reached through its alias (products -> products_000001).
+// The index template and mapping derive from the collection declaration and use core field types
+// only (the integ-test distribution has no analysis-common or mapper-extras).
+import type { Client } from '@elastic/elasticsearch';
+import { type Collection, searchMapping } from '@syncline/schema';
+import { esErrorType } from './classify.ts';
+
+/** A keyword copy of the document id, sortable (unlike _id) and kept out of _source: reconcile
+ *  streams Elasticsearch in id order through it. The sink adds it to every document. */
+export const ID_FIELD = 'syncline_id';
+
+export function indexMappings(c: Collection): Record<string, unknown> {
+  return {
+    dynamic: 'strict',
+    _source: { excludes: [ID_FIELD] },
+    properties: {
+      ...Object.fromEntries(Object.entries(c.fields).map(([name, f]) => [name, searchMapping(f)])),
+      [ID_FIELD]: { type: 'keyword' },
+    },
+  };
+}
+
+export function indexSettings(c: Collection): Record<string, unknown> {
+  return {
+    number_of_shards: c.index.shards,
+    number_of_replicas: c.index.replicas,
+    refresh_interval: c.index.refreshInterval,
+  };
+}
+
+export function physicalIndexName(c: Collection, generation: number): string {
+  return `${c.index.alias}_${String(generation).padStart(6, '0')}`;
+}
+
+/** Ensures the template and, when the alias does not exist yet, a first physical index behind it. */
+export async function ensureIndex(es: Client, c: Collection): Promise<string> {
+  await es.indices.putIndexTemplate({
+    name: `${c.index.alias}-template`,
+    index_patterns: [`${c.index.alias}_*`],
+    template: { settings: indexSettings(c), mappings: indexMappings(c) as never },
+  });
+  const exists = await es.indices.existsAlias({ name: c.index.alias });
+  if (exists) {
+    const current = await es.indices.getAlias({ name: c.index.alias });
+    // Fields added to the declaration (and the sortable id, for indexes created before it existed)
+    // are added to the live index; changing an existing field's type needs `syncline reindex`.
+    // A conflicting field is left as it is (the documents it rejects go to the dead-letter topic).
+    const { properties } = indexMappings(c) as { properties: Record<string, never> };
+    for (const [name, mapping] of Object.entries(properties)) {
+      await es.indices.putMapping({ index: c.index.alias, properties: { [name]: mapping } }).catch(() => {});
+    }
+    return Object.keys(current)[0]!;
+  }
+  const index = physicalIndexName(c, 1);
+  try {
+    await es.indices.create({ index, aliases: { [c.index.alias]: { is_write_index: true } } });
+  } catch (err) {
+    // Another sink instance created it first.
+    if (esErrorType(err) !== 'resource_already_exists_exception') throw err;
+  }
+  return index;
+}

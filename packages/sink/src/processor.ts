@@ -1,0 +1,243 @@
+// The sink's core: settle one partition's batch. Decode, keep the newest version per id, bulk in
+// bounded chunks, classify every item; retry only the transient (core's retry: exponential backoff
+// with jitter, heartbeating, only this partition waits); dead-letter the permanent. Returns only when every
+// event of the batch is settled, so the caller may commit the offset after the last one; returns
+// 'abandoned' when the partition was lost meanwhile, so the caller commits nothing.
+import type { KafkaMessage } from 'kafkajs';
+import {
+  Counter,
+  Histogram,
+  isSynclineError,
+  type Logger,
+  type Registry,
+  retry,
+  sleep,
+  SynclineError,
+} from '@syncline/core';
+import { classifyKafkaError } from '@syncline/kafka';
+import { type ChangeEvent, type Collection, EventCodec, historicSchemas, SCHEMA_HEADER } from '@syncline/schema';
+import { type PlannedEvent, planChunks } from './batch-planner.ts';
+import { classify, classifyEsError, type ItemResult, rejection } from './classify.ts';
+import type { DeadLetter, DeadLetterSink } from './dead-letters.ts';
+import type { SearchWriter } from './bulk-writer.ts';
+
+export interface SinkLimits {
+  maxDocs: number;
+  maxBytes: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+export interface BatchControl {
+  /** False once the partition was revoked or the consumer is stopping. */
+  active(): boolean;
+  heartbeat(): Promise<void>;
+}
+
+export type BatchOutcome = 'settled' | 'abandoned';
+
+export class SinkMetrics {
+  readonly indexed: Counter;
+  readonly stale: Counter;
+  readonly retries: Counter;
+  readonly deadLetters: Counter;
+  readonly bulkSeconds: Histogram;
+  readonly commitToIndexed: Histogram;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.indexed = new Counter({
+      name: 'syncline_sink_documents_indexed_total',
+      help: 'Documents indexed or deleted',
+      labelNames: ['collection'],
+      registers,
+    });
+    this.stale = new Counter({
+      name: 'syncline_sink_version_conflicts_total',
+      help: 'Stale events skipped by external versioning',
+      labelNames: ['collection'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'syncline_sink_retries_total',
+      help: 'Transient failures retried',
+      labelNames: ['collection'],
+      registers,
+    });
+    this.deadLetters = new Counter({
+      name: 'syncline_sink_dead_letters_total',
+      help: 'Events sent to the dead-letter topic',
+      labelNames: ['collection'],
+      registers,
+    });
+    this.bulkSeconds = new Histogram({
+      name: 'syncline_sink_bulk_seconds',
+      help: 'Latency of one _bulk request',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.commitToIndexed = new Histogram({
+      name: 'syncline_sink_commit_to_indexed_seconds',
+      help: 'From the PostgreSQL commit of a change to Elasticsearch acknowledging it',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+  }
+}
+
+export class SinkProcessor {
+  private readonly codec: EventCodec;
+  private readonly collection: Collection;
+  private readonly writer: SearchWriter;
+  private readonly deadLetters: DeadLetterSink;
+  private readonly limits: SinkLimits;
+  private readonly metrics: SinkMetrics;
+  private readonly log: Logger;
+
+  constructor(deps: {
+    collection: Collection;
+    writer: SearchWriter;
+    deadLetters: DeadLetterSink;
+    limits: SinkLimits;
+    metrics: SinkMetrics;
+    log: Logger;
+  }) {
+    this.collection = deps.collection;
+    this.codec = new EventCodec(deps.collection, historicSchemas(deps.collection.name));
+    this.writer = deps.writer;
+    this.deadLetters = deps.deadLetters;
+    this.limits = deps.limits;
+    this.metrics = deps.metrics;
+    this.log = deps.log;
+  }
+
+  async processBatch(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    control: BatchControl,
+  ): Promise<BatchOutcome> {
+    const label = { collection: this.collection.name };
+    const events: ChangeEvent[] = [];
+    const sourceOf = new Map<ChangeEvent, KafkaMessage>();
+    const letters: DeadLetter[] = [];
+    for (const message of messages) {
+      if (message.value === null) continue; // tombstone: only for compaction
+      try {
+        const event = this.codec.decode(message.value, message.headers?.[SCHEMA_HEADER]?.toString());
+        events.push(event);
+        sourceOf.set(event, message);
+      } catch (err) {
+        letters.push({
+          topic,
+          partition,
+          message,
+          errorType: 'SYNC_EVENT_UNDECODABLE',
+          reason: (err as Error).message,
+        });
+      }
+    }
+
+    const backoff = { initialMs: this.limits.retryInitialMs, maxMs: this.limits.retryMaxMs };
+    const wait = (ms: number) => this.pause(ms, control);
+    try {
+      for (const chunk of planChunks(events, this.limits)) {
+        let pending: PlannedEvent[] = chunk;
+        await retry(
+          async () => {
+            if (!control.active()) throw abandoned();
+            const end = this.metrics.bulkSeconds.startTimer();
+            const results = await this.writer.bulk(this.collection.index.alias, pending).finally(end);
+            pending = this.settle(pending, results, (planned, r) => {
+              const e = rejection(r);
+              letters.push({
+                topic,
+                partition,
+                message: sourceOf.get(planned.event)!,
+                errorType: e.code,
+                reason: e.message,
+              });
+            });
+            if (pending.length) throw new SynclineError('SYNC_INDEX_TRANSIENT', `${pending.length} items to retry`);
+          },
+          {
+            backoff,
+            classifiers: [classifyEsError],
+            wait,
+            onRetry: (err, attempt) => {
+              this.metrics.retries.inc(label, pending.length);
+              if (err.cause) this.log.warn({ err: err.message, partition, attempt }, 'bulk request failed; retrying');
+            },
+          },
+        );
+      }
+      if (letters.length) {
+        await retry(
+          async () => {
+            if (!control.active()) throw abandoned();
+            await this.deadLetters.send(letters);
+          },
+          {
+            backoff,
+            classifiers: [classifyKafkaError],
+            wait,
+            onRetry: (err) => this.log.warn({ err: err.message }, 'dead-letter produce failed; retrying'),
+          },
+        );
+        this.metrics.deadLetters.inc(label, letters.length);
+        this.log.warn({ partition, count: letters.length, first: letters[0]!.reason }, 'events dead-lettered');
+      }
+    } catch (err) {
+      if (isSynclineError(err, 'SYNC_PARTITION_LOST')) return 'abandoned';
+      throw err;
+    }
+    return 'settled';
+  }
+
+  /** Counts what the index settled; hands each permanent refusal to `reject`; returns the transient ones. */
+  private settle(
+    pending: PlannedEvent[],
+    results: ItemResult[],
+    reject: (planned: PlannedEvent, r: ItemResult) => void,
+  ): PlannedEvent[] {
+    const label = { collection: this.collection.name };
+    const transient: PlannedEvent[] = [];
+    const now = Date.now();
+    let indexed = 0;
+    let stale = 0;
+    results.forEach((r, i) => {
+      const planned = pending[i]!;
+      switch (classify(r)) {
+        case 'indexed':
+        case 'absent':
+          indexed++;
+          this.metrics.commitToIndexed.observe((now - planned.event.committedAt) / 1000);
+          break;
+        case 'stale':
+          stale++;
+          break;
+        case 'transient':
+          transient.push(planned);
+          break;
+        case 'permanent':
+          reject(planned, r);
+          break;
+      }
+    });
+    if (indexed) this.metrics.indexed.inc(label, indexed);
+    if (stale) this.metrics.stale.inc(label, stale);
+    return transient;
+  }
+
+  /** Waits, heartbeating so the group keeps the partition here; ends early once the batch is abandoned. */
+  private async pause(ms: number, control: BatchControl): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && control.active()) {
+      await sleep(Math.min(1000, until - Date.now()));
+      await control.heartbeat().catch(() => {});
+    }
+  }
+}
+
+const abandoned = () =>
+  new SynclineError('SYNC_PARTITION_LOST', 'the partition was revoked or the consumer is stopping');

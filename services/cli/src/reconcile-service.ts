@@ -1,0 +1,85 @@
+// Scheduled reconcile: run reconcile for every collection every --interval seconds, export the drift
+// it finds as Prometheus gauges, and repair it through the outbox when --repair is given.
+import { Counter, createLogger, createMetricsRegistry, Gauge, startOpsServer, untilSignal } from '@syncline/core';
+import type { Context } from './context.ts';
+import { reconcile } from './reconcile.ts';
+
+export async function serveReconcile(
+  ctx: Context,
+  opts: { intervalSeconds: number; repair: boolean; host: string; port: number },
+) {
+  const log = createLogger('reconcile-service');
+  const registry = createMetricsRegistry('reconcile-service');
+  const drift = new Gauge({
+    name: 'syncline_reconcile_drift',
+    help: 'Ids found drifting in the last run',
+    labelNames: ['collection', 'kind'],
+    registers: [registry],
+  });
+  const runs = new Counter({
+    name: 'syncline_reconcile_runs_total',
+    help: 'Reconcile runs',
+    labelNames: ['collection', 'result'],
+    registers: [registry],
+  });
+  const repaired = new Counter({
+    name: 'syncline_reconcile_repaired_total',
+    help: 'Ids re-emitted through the outbox',
+    labelNames: ['collection'],
+    registers: [registry],
+  });
+  const lastRun = new Gauge({
+    name: 'syncline_reconcile_last_run_timestamp_seconds',
+    help: 'End of the last run',
+    labelNames: ['collection'],
+    registers: [registry],
+  });
+
+  let stopped = false;
+  const once = async () => {
+    for (const c of ctx.declaration.collections) {
+      try {
+        const r = await reconcile(ctx.pool, ctx.es, ctx.declaration, c, { repair: opts.repair });
+        for (const kind of ['missing', 'stale', 'orphaned', 'diverged', 'ahead'] as const)
+          drift.set({ collection: c.name, kind }, r[kind].length);
+        repaired.inc({ collection: c.name }, r.repaired);
+        runs.inc({ collection: c.name, result: 'ok' });
+        lastRun.set({ collection: c.name }, Date.now() / 1000);
+        log.info(
+          {
+            collection: c.name,
+            missing: r.missing.length,
+            stale: r.stale.length,
+            orphaned: r.orphaned.length,
+            diverged: r.diverged.length,
+            ahead: r.ahead.length,
+            repaired: r.repaired,
+          },
+          'reconciled',
+        );
+      } catch (err) {
+        runs.inc({ collection: c.name, result: 'error' });
+        log.error({ err, collection: c.name }, 'reconcile failed');
+      }
+    }
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      await once();
+      const until = Date.now() + opts.intervalSeconds * 1000;
+      while (!stopped && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(500, until - Date.now())));
+    }
+  })();
+
+  const http = await startOpsServer({
+    registry,
+    readiness: async () => ({ ready: true, repair: opts.repair, intervalSeconds: opts.intervalSeconds }),
+    log,
+    host: opts.host,
+    port: opts.port,
+  });
+  await untilSignal();
+  stopped = true;
+  await http.close();
+  await loop;
+}
