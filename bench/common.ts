@@ -3,6 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import { type ChangeEvent, type EventCodec, SCHEMA_HEADER } from '@syncline/schema';
 import { REPO_ROOT } from '@syncline/testkit';
 
 export function machine(): string {
@@ -43,4 +46,28 @@ export function median(values: number[]): number {
 export function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** The benchmarks' product document number i. */
+export const benchDocument = (i: number, description: string, base: number) => ({
+  name: `Product ${i}`,
+  description,
+  price: i % 1000,
+  tags: ['bench', `t${i % 10}`],
+  in_stock: i % 2 === 0,
+  updated_at: new Date(base + i).toISOString(),
+});
+
+/** Produces `count` events to the topic (acks=all, 5000 a request), as the relay would have written them. */
+export async function produceEvents(kafka: Kafka, codec: EventCodec, topic: string, count: number, event: (i: number) => ChangeEvent) {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  for (let n = 0; n < count; n += 5000) {
+    const messages = Array.from({ length: Math.min(5000, count - n) }, (_, k) => {
+      const e = event(n + k);
+      return { key: codec.encodeKey(e.id), value: codec.encode(e), headers: { [SCHEMA_HEADER]: codec.fingerprint } };
+    });
+    await producer.send({ topic, acks: -1, messages });
+  }
+  await producer.disconnect();
 }

@@ -3,15 +3,14 @@
 //   memory into an index with the same loading settings); and reconcile ids/s over N rows.
 // Usage: ./dev bench operations [--docs 500000] [--rounds 3]
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { reconcile, reindex } from '@syncline/cli';
 import { ensureIndex, ID_FIELD, indexMappings, indexSettings } from '@syncline/sink';
-import { collectionTopic, ensureTopics } from '@syncline/kafka';
+import { collectionTopic, createKafka, ensureTopics } from '@syncline/kafka';
 import { migrate } from '@syncline/outbox';
-import { EventCodec, SCHEMA_HEADER, withNamespace } from '@syncline/schema';
+import { EventCodec, withNamespace } from '@syncline/schema';
 import { createNamespace, startServices } from '@syncline/testkit';
-import { demoDeclaration } from '../test/support/pipeline.ts';
-import { arg, median, rate, timed, writeResult } from './common.ts';
+import { demoDeclaration } from '../test/support/namespaced.ts';
+import { arg, benchDocument, median, produceEvents, rate, timed, writeResult } from './common.ts';
 
 const DOCS = arg('docs', 500_000);
 const ROUNDS = arg('rounds', 3);
@@ -24,41 +23,22 @@ try {
   const declaration = withNamespace(demoDeclaration, { topicPrefix: ns.topicPrefix, indexPrefix: ns.indexPrefix });
   const c = declaration.collections[0]!;
   await migrate(ns.pool, declaration);
-  const kafka = new Kafka({ clientId: 'bench', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafka({ clientId: 'bench', brokers: services.kafkaBrokers, log: 'silent' });
   await ensureTopics(kafka, declaration.collections.map(collectionTopic));
   await ensureIndex(es, c);
-  const doc = (n: number) => ({
-    name: `Product ${n}`,
-    description: 'A product used by the operations benchmark.',
-    price: n % 1000,
-    tags: ['bench', `t${n % 10}`],
-    in_stock: n % 2 === 0,
-    updated_at: new Date(BASE + n).toISOString(),
-  });
+  const doc = (n: number) => benchDocument(n, 'A product used by the operations benchmark.', BASE);
   const id = (n: number) => `p-${String(n).padStart(7, '0')}`;
 
   // The topic: one event per document, as the relay would have written them.
   const codec = new EventCodec(c);
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  for (let n = 0; n < DOCS; n += 5000) {
-    await producer.send({
-      topic: c.topic,
-      acks: -1,
-      messages: Array.from({ length: Math.min(5000, DOCS - n) }, (_, k) => {
-        const e = {
-          collection: 'products',
-          id: id(n + k),
-          op: 'UPSERT' as const,
-          version: n + k + 1,
-          committedAt: BASE,
-          document: doc(n + k),
-        };
-        return { key: codec.encodeKey(e.id), value: codec.encode(e), headers: { [SCHEMA_HEADER]: codec.fingerprint } };
-      }),
-    });
-  }
-  await producer.disconnect();
+  await produceEvents(kafka, codec, c.topic, DOCS, (n) => ({
+    collection: 'products',
+    id: id(n),
+    op: 'UPSERT',
+    version: n + 1,
+    committedAt: BASE,
+    document: doc(n),
+  }));
   // The same rows in PostgreSQL, for reconcile.
   await ns.pool.query(
     `insert into products (id, name, description, price, tags, in_stock, updated_at, syncline_version)

@@ -5,16 +5,15 @@
 // Then the end-to-end commit-to-indexed latency at a steady 500 writes/s.
 // Usage: ./dev bench sink [--events 200000] [--naive 3000] [--seconds 20] [--rounds 3]
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { buildSink } from '@syncline/es-sink';
 import { ensureIndex, indexMappings, indexSettings } from '@syncline/sink';
-import { collectionTopic, ensureTopics } from '@syncline/kafka';
-import { EventCodec, SCHEMA_HEADER, withNamespace } from '@syncline/schema';
+import { collectionTopic, createKafka, ensureTopics } from '@syncline/kafka';
+import { EventCodec, withNamespace } from '@syncline/schema';
 import { createNamespace, startServices } from '@syncline/testkit';
-import { demoDeclaration } from '../test/support/pipeline.ts';
+import { demoDeclaration } from '../test/support/namespaced.ts';
 import { startHarness } from '../test/support/harness.ts';
-import { arg, median, rate, timed, writeResult } from './common.ts';
+import { arg, benchDocument, median, produceEvents, rate, timed, writeResult } from './common.ts';
 
 const EVENTS = arg('events', 200_000);
 const NAIVE = arg('naive', 3000);
@@ -40,7 +39,7 @@ try {
   const declaration = withNamespace(demoDeclaration, { topicPrefix: ns.topicPrefix, indexPrefix: ns.indexPrefix });
   const c = { ...declaration.collections[0]!, partitions: 6 };
   const decl = { collections: [c] };
-  const kafka = new Kafka({ clientId: 'bench', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafka({ clientId: 'bench', brokers: services.kafkaBrokers, log: 'silent' });
   await ensureTopics(kafka, decl.collections.map(collectionTopic));
   const codec = new EventCodec(c);
   const now = Date.now();
@@ -50,29 +49,9 @@ try {
     op: 'UPSERT' as const,
     version: i + 1,
     committedAt: now,
-    document: {
-      name: `Product ${i}`,
-      description: 'A product used by the sink benchmark, with a description of moderate length.',
-      price: i % 1000,
-      tags: ['bench', `t${i % 10}`],
-      in_stock: i % 2 === 0,
-      updated_at: new Date(now + i).toISOString(),
-    },
+    document: benchDocument(i, 'A product used by the sink benchmark, with a description of moderate length.', now),
   }));
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  for (let i = 0; i < EVENTS; i += 5000) {
-    await producer.send({
-      topic: c.topic,
-      acks: -1,
-      messages: events.slice(i, i + 5000).map((e) => ({
-        key: codec.encodeKey(e.id),
-        value: codec.encode(e),
-        headers: { [SCHEMA_HEADER]: codec.fingerprint },
-      })),
-    });
-  }
-  await producer.disconnect();
+  await produceEvents(kafka, codec, c.topic, EVENTS, (i) => events[i]!);
 
   // The ceiling (bulk helper, from memory, into an index with the collection's settings and mapping) and
   // the sink draining the topic into a fresh index with a fresh group alternate; round 0 warms both up

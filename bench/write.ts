@@ -3,19 +3,19 @@
 //   b. _bulk rows/s                      vs  COPY of the same rows into the same table
 //   c. relay draining 200k outbox events vs  a bare kafkajs producer sending the same messages
 // Usage: ./dev bench write [--seconds 10] [--events 200000] [--rounds 3]
-import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import { CompressionTypes } from 'kafkajs';
 import pg from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { RELAY_DEFAULTS } from '@syncline/core';
-import { collectionTopic, ensureTopics } from '@syncline/kafka';
+import { collectionTopic, createKafka, ensureTopics } from '@syncline/kafka';
 import { BatchEncoder, buildRelay, migrate, OutboxWriter, unpack, withTransaction } from '@syncline/outbox';
 import { EventCodec, withNamespace } from '@syncline/schema';
 import { createNamespace, spawnService, startServices, writeTempJson } from '@syncline/testkit';
-import { demoDeclaration } from '../test/support/pipeline.ts';
-import { arg, median, rate, timed, writeResult } from './common.ts';
+import { demoDeclaration } from '../test/support/namespaced.ts';
+import { arg, benchDocument, median, rate, timed, writeResult } from './common.ts';
 import { LoadConnection } from './http-load.ts';
 
 const SECONDS = arg('seconds', 10);
@@ -23,14 +23,8 @@ const EVENTS = arg('events', 200_000);
 const ROUNDS = arg('rounds', 3);
 const CONCURRENCY = 32;
 
-const doc = (i: number) => ({
-  name: `Product ${i}`,
-  description: 'A product used by the write benchmark, with a description of moderate length.',
-  price: i % 1000,
-  tags: ['bench', `t${i % 10}`],
-  in_stock: i % 2 === 0,
-  updated_at: new Date(1_790_000_000_000 + i).toISOString(),
-});
+const doc = (i: number) =>
+  benchDocument(i, 'A product used by the write benchmark, with a description of moderate length.', 1_790_000_000_000);
 
 async function forDuration(concurrency: number, seconds: number, op: (worker: number, i: number) => Promise<void>) {
   const until = Date.now() + seconds * 1000;
@@ -236,7 +230,7 @@ try {
   await api.kill();
 
   // c. relay draining a pre-filled outbox versus a bare producer, alternating, ROUNDS times each.
-  const kafka = new Kafka({ clientId: 'bench', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafka({ clientId: 'bench', brokers: services.kafkaBrokers, log: 'silent' });
   await ensureTopics(kafka, declaration.collections.map(collectionTopic));
   // The same records (Avro, headers), encoded up front, sent by a bare idempotent producer in batches of 2000.
   const committedAt = Date.now();

@@ -11,7 +11,7 @@ import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { buildRelay, migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
 import { AVRO_DIR, EventCodec } from '@syncline/schema';
 import { createNamespace, type Namespace, readTopic, REPO_ROOT } from '@syncline/testkit';
-import { namespacedDeclaration } from './support/pipeline.ts';
+import { namespacedDeclaration } from './support/namespaced.ts';
 
 const run = promisify(execFile);
 const LIBS = join(REPO_ROOT, '.cache', 'avro-java', 'libs');

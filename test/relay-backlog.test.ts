@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { createNamespace, eventually, type Namespace, type RunningService, spawnService } from '@syncline/testkit';
-import { namespacedDeclaration, serviceEnv } from './support/pipeline.ts';
+import { namespacedDeclaration, serviceEnv } from './support/namespaced.ts';
 
 const backlogOf = async (api: RunningService) => {
   const text = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
 import { EventCodec } from '@syncline/schema';
 import { createNamespace, eventually, type Namespace, readTopic, spawnService } from '@syncline/testkit';
-import { namespacedDeclaration, serviceEnv } from './support/pipeline.ts';
+import { namespacedDeclaration, serviceEnv } from './support/namespaced.ts';
 
 describe('relay crash between produce and removal', () => {
   let ns: Namespace;

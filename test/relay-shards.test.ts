@@ -7,7 +7,7 @@ import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { buildRelay, migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
 import { EventCodec } from '@syncline/schema';
 import { createNamespace, eventually, type Namespace, readTopic, spawnService } from '@syncline/testkit';
-import { namespacedDeclaration, serviceEnv } from './support/pipeline.ts';
+import { namespacedDeclaration, serviceEnv } from './support/namespaced.ts';
 
 describe('relay shards', () => {
   let ns: Namespace;

@@ -7,7 +7,7 @@ import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { EventCodec, SCHEMA_HEADER } from '@syncline/schema';
 import { createNamespace, type Namespace, type RunningService, spawnService } from '@syncline/testkit';
 import { upsert } from './support/events.ts';
-import { namespacedDeclaration, serviceEnv } from './support/pipeline.ts';
+import { namespacedDeclaration, serviceEnv } from './support/namespaced.ts';
 import { rssMiB, startSlowProxy } from './support/slow-proxy.ts';
 
 // Node's baseline plus Kafka fetch buffers (10 MiB per fetch) and one bulk chunk per partition.

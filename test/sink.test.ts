@@ -10,7 +10,7 @@ import { buildSink, type Sink } from '@syncline/es-sink';
 import { DLQ_HEADERS } from '@syncline/sink';
 import { createNamespace, eventually, type Namespace, readTopic } from '@syncline/testkit';
 import { del, produceEvents, upsert } from './support/events.ts';
-import { namespacedDeclaration } from './support/pipeline.ts';
+import { namespacedDeclaration } from './support/namespaced.ts';
 
 describe('Elasticsearch sink', () => {
   let ns: Namespace;

@@ -15,7 +15,7 @@ import {
   spawnService,
 } from '@syncline/testkit';
 import { buildTestApp } from './support/harness.ts';
-import { namespacedDeclaration, serviceEnv } from './support/pipeline.ts';
+import { namespacedDeclaration, serviceEnv } from './support/namespaced.ts';
 
 const HOT_IDS = ['hot-a', 'hot-b', 'hot-c', 'hot-d', 'hot-e'];
 

@@ -15,7 +15,7 @@ import {
   stopService,
 } from '@syncline/testkit';
 import { buildTestApp } from '../support/harness.ts';
-import { namespacedDeclaration, serviceEnv } from '../support/pipeline.ts';
+import { namespacedDeclaration, serviceEnv } from '../support/namespaced.ts';
 
 const services = inject('services');
 

@@ -8,7 +8,7 @@ import type { Collection, Declaration } from '@syncline/schema';
 import { type Namespace, type RunningService, spawnService } from '@syncline/testkit';
 import { EsIndexedVersionReader } from '@syncline/sink';
 import { buildApp } from '@syncline/write-api';
-import { namespacedDeclaration, serviceEnv } from './pipeline.ts';
+import { namespacedDeclaration, serviceEnv } from './namespaced.ts';
 
 export interface Harness {
   app: FastifyInstance;

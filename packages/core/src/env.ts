@@ -1,6 +1,6 @@
 // Every environment variable of every Syncline process, with its default, defined once. Each
-// service's config.ts composes its schema from these groups; docs/configuration.md documents every
-// variable here (env.test.ts checks it).
+// service's config.ts composes its schema from these groups; docs/configuration.md says what each
+// one bounds or sets (env.test.ts checks that it names every one).
 import { z } from 'zod';
 
 const int = (min: number) => z.coerce.number().int().min(min);
@@ -21,7 +21,6 @@ export const sharedEnv = {
 };
 
 export const writeApiEnv = {
-  /** Comma-separated; empty disables authentication (logged as a warning). */
   SYNCLINE_API_KEYS: z
     .string()
     .default('')
@@ -34,19 +33,16 @@ export const writeApiEnv = {
   SYNCLINE_BODY_LIMIT_BYTES: int(1).default(1_048_576),
   SYNCLINE_BULK_MAX_OPERATIONS: int(1).default(10_000),
   SYNCLINE_PG_POOL_SIZE: int(1).default(20),
-  /** Run the outbox relay inside this process (true) or rely on a separate outbox-relay service. */
   SYNCLINE_EMBEDDED_RELAY: bool.default(true),
   SYNCLINE_WAIT_INDEXED_MAX_MS: int(1).default(30_000),
 };
 
 /** The relay's, embedded in the write API or on its own. */
 export const relayEnv = {
-  /** Kafka transactional id prefix; every relay of one outbox must use the same. */
   SYNCLINE_RELAY_ID: z
     .string()
     .regex(/^[A-Za-z0-9._-]+$/)
     .default('syncline-relay'),
-  /** Most events in one relay batch (one Kafka transaction), and about the most bytes of records in one. */
   SYNCLINE_RELAY_BATCH_SIZE: int(1).default(20000),
   SYNCLINE_RELAY_BATCH_BYTES: int(65536).default(16 * 1024 * 1024),
   SYNCLINE_RELAY_COMPRESSION: z.enum(['gzip', 'none']).default('gzip'),
@@ -56,10 +52,8 @@ export const RELAY_DEFAULTS = z.object(relayEnv).parse({});
 
 /** The relay service's alone. */
 export const relayServiceEnv = {
-  /** Relays splitting the outbox by document id, and which of them this one is (0-based). */
   SYNCLINE_RELAY_SHARDS: int(1).max(64).default(1),
   SYNCLINE_RELAY_SHARD: int(0).default(0),
-  /** Fault injection for tests: exit(137) after the Nth publish, before removing the rows. */
   SYNCLINE_FAULT_EXIT_AFTER_PUBLISH: int(0).default(0),
 };
 
@@ -70,19 +64,14 @@ export const sinkGroupEnv = {
 
 export const sinkEnv = {
   ...sinkGroupEnv,
-  /** Group members (kafkajs consumers) in one instance: one can fetch while another's batches are indexed (memory bounds multiply). */
   SYNCLINE_SINK_CONSUMERS: int(1).default(1),
-  /** Partitions processed at the same time by each of them. */
   SYNCLINE_SINK_CONCURRENCY: int(1).default(4),
-  /** Most documents, and about the most bytes, in one _bulk request. */
   SYNCLINE_SINK_MAX_DOCS: int(1).default(5000),
   SYNCLINE_SINK_MAX_BYTES: int(1024).default(5 * 1024 * 1024),
-  /** Kafka fetch limits: with the concurrency above, they bound the sink's memory. */
   SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION: int(1024).default(1024 * 1024),
   SYNCLINE_SINK_FETCH_MAX_BYTES: int(1024).default(10 * 1024 * 1024),
   SYNCLINE_SINK_RETRY_INITIAL_MS: int(1).default(200),
   SYNCLINE_SINK_RETRY_MAX_MS: int(1).default(10_000),
-  /** How long a crashed instance keeps its partitions before the group moves them (Kafka allows >= 6000). */
   SYNCLINE_SINK_SESSION_TIMEOUT_MS: int(6000).default(30_000),
   SYNCLINE_SINK_BULK_TIMEOUT_MS: int(100).default(30_000),
 };

@@ -21,6 +21,6 @@ export {
   SynclineError,
 } from './errors.ts';
 export { createLogger, type Logger } from './logger.ts';
-export { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from './metrics.ts';
+export { createMetricsRegistry, LATENCY_BUCKETS, metricsOn, type Registry } from './metrics.ts';
 export { listen, type OpsOptions, opsRoutes, runService, startOpsServer, untilSignal } from './ops.ts';
 export { type BackoffOptions, backoffDelay, retry, type RetryOptions, sleep } from './retry.ts';

@@ -1,16 +1,32 @@
 // The one way Syncline creates a kafkajs client.
+import { createRequire } from 'node:module';
 import { Kafka, logLevel } from 'kafkajs';
 
-// kafkajs asks Node for negative timeouts in its request queue, and Node ≥ 24 warns about each one
-// (TimeoutNegativeWarning, kafkajs issue 1751) on every start. That warning is dropped when it comes
-// from kafkajs; every other warning, and this one from anywhere else, is emitted as before.
-const emitWarning = process.emitWarning;
-process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
-  const first = rest[0] as string | { type?: string } | undefined;
-  const type = typeof first === 'string' ? first : first?.type;
-  if (type === 'TimeoutNegativeWarning' && new Error().stack?.includes('kafkajs')) return;
-  return (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
-} as typeof process.emitWarning;
+// kafkajs 2.2.4 (unmaintained) schedules its request queue's throttle check with a negative timeout
+// when it is not throttled, and Node ≥ 24 warns about it (TimeoutNegativeWarning, kafkajs issue 1751)
+// in every process. The check is scheduled here with the same delay, never below 0: the warning is gone
+// at its cause, and every other warning (this one too, from other code) is printed as before.
+const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
+  prototype: { scheduleCheckPendingRequests(): void };
+};
+const CHECK_PENDING_REQUESTS_INTERVAL = 10;
+RequestQueue.prototype.scheduleCheckPendingRequests = function (this: {
+  throttledUntil: number;
+  throttleCheckTimeoutId: NodeJS.Timeout | null;
+  pending: unknown[];
+  checkPendingRequests(): void;
+}) {
+  if (this.throttleCheckTimeoutId) return;
+  let scheduleAt = this.throttledUntil - Date.now();
+  if (this.pending.length > 0 && scheduleAt <= 0) scheduleAt = CHECK_PENDING_REQUESTS_INTERVAL;
+  this.throttleCheckTimeoutId = setTimeout(
+    () => {
+      this.throttleCheckTimeoutId = null;
+      this.checkPendingRequests();
+    },
+    Math.max(0, scheduleAt),
+  );
+};
 
 export interface KafkaOptions {
   clientId: string;

@@ -36,6 +36,8 @@ export interface FieldType {
 
 /** The conversion of a face that has nothing to convert. */
 export const identity = (v: unknown): unknown => v;
+/** The faces of a type whose value is the same in a row, a document and Avro. */
+const unconverted = { fromRow: identity, toAvro: identity, fromAvro: identity };
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 function checkNumber(value: unknown, field: FieldDeclaration, integer: boolean): unknown {
@@ -65,9 +67,7 @@ export const FIELD_TYPES = {
       }
       return value;
     },
-    fromRow: identity,
-    toAvro: identity,
-    fromAvro: identity,
+    ...unconverted,
   },
   long: {
     arrayItem: true,
@@ -76,9 +76,8 @@ export const FIELD_TYPES = {
     search: () => ({ type: 'long' }),
     json: { type: 'integer' },
     check: (value, f) => checkNumber(value, f, true),
+    ...unconverted,
     fromRow: Number,
-    toAvro: identity,
-    fromAvro: identity,
   },
   double: {
     arrayItem: true,
@@ -87,9 +86,7 @@ export const FIELD_TYPES = {
     search: () => ({ type: 'double' }),
     json: { type: 'number' },
     check: (value, f) => checkNumber(value, f, false),
-    fromRow: identity,
-    toAvro: identity,
-    fromAvro: identity,
+    ...unconverted,
   },
   boolean: {
     arrayItem: true,
@@ -98,9 +95,7 @@ export const FIELD_TYPES = {
     search: () => ({ type: 'boolean' }),
     json: { type: 'boolean' },
     check: (value) => (typeof value === 'boolean' ? value : new Refusal('must be a boolean')),
-    fromRow: identity,
-    toAvro: identity,
-    fromAvro: identity,
+    ...unconverted,
   },
   timestamp: {
     arrayItem: false,

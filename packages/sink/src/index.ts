@@ -4,4 +4,4 @@ export { classify, classifyEsError, type ItemResult, type Outcome } from './clas
 export { type DeadLetter, type DeadLetterSink, DLQ_HEADERS, KafkaDeadLetterSink } from './dead-letters.ts';
 export { ensureIndex, ID_FIELD, indexMappings, indexSettings, physicalIndexName } from './index-manager.ts';
 export { EsIndexedVersionReader, type IndexedVersionReader } from './indexed-version.ts';
-export { type BatchControl, type BatchOutcome, SinkMetrics, SinkProcessor } from './processor.ts';
+export { type BatchControl, type BatchOutcome, type SinkMetrics, SinkProcessor, sinkMetrics } from './processor.ts';

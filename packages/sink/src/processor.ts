@@ -4,20 +4,11 @@
 // event of the batch is settled, so the caller may commit the offset after the last one; returns
 // 'abandoned' when the partition was lost meanwhile, so the caller commits nothing.
 import type { KafkaMessage } from 'kafkajs';
-import {
-  Counter,
-  Histogram,
-  isSynclineError,
-  type Logger,
-  type Registry,
-  retry,
-  sleep,
-  SynclineError,
-} from '@syncline/core';
+import { isSynclineError, metricsOn, type Logger, type Registry, retry, sleep, SynclineError } from '@syncline/core';
 import { classifyKafkaError } from '@syncline/kafka';
 import { type ChangeEvent, type Collection, EventCodec, historicSchemas, SCHEMA_HEADER } from '@syncline/schema';
 import { type PlannedEvent, planChunks } from './batch-planner.ts';
-import { classify, classifyEsError, type ItemResult, rejection } from './classify.ts';
+import { classify, classifyEsError, rejection } from './classify.ts';
 import type { DeadLetter, DeadLetterSink } from './dead-letters.ts';
 import type { SearchWriter } from './bulk-writer.ts';
 
@@ -36,53 +27,23 @@ export interface BatchControl {
 
 export type BatchOutcome = 'settled' | 'abandoned';
 
-export class SinkMetrics {
-  readonly indexed: Counter;
-  readonly stale: Counter;
-  readonly retries: Counter;
-  readonly deadLetters: Counter;
-  readonly bulkSeconds: Histogram;
-  readonly commitToIndexed: Histogram;
+export type SinkMetrics = ReturnType<typeof sinkMetrics>;
 
-  constructor(registry: Registry) {
-    const registers = [registry];
-    this.indexed = new Counter({
-      name: 'syncline_sink_documents_indexed_total',
-      help: 'Documents indexed or deleted',
-      labelNames: ['collection'],
-      registers,
-    });
-    this.stale = new Counter({
-      name: 'syncline_sink_version_conflicts_total',
-      help: 'Stale events skipped by external versioning',
-      labelNames: ['collection'],
-      registers,
-    });
-    this.retries = new Counter({
-      name: 'syncline_sink_retries_total',
-      help: 'Transient failures retried',
-      labelNames: ['collection'],
-      registers,
-    });
-    this.deadLetters = new Counter({
-      name: 'syncline_sink_dead_letters_total',
-      help: 'Events sent to the dead-letter topic',
-      labelNames: ['collection'],
-      registers,
-    });
-    this.bulkSeconds = new Histogram({
-      name: 'syncline_sink_bulk_seconds',
-      help: 'Latency of one _bulk request',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    });
-    this.commitToIndexed = new Histogram({
-      name: 'syncline_sink_commit_to_indexed_seconds',
-      help: 'From the PostgreSQL commit of a change to Elasticsearch acknowledging it',
-      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
-    });
-  }
+export function sinkMetrics(registry: Registry) {
+  const m = metricsOn(registry);
+  return {
+    indexed: m.counter('syncline_sink_documents_indexed_total', 'Documents indexed or deleted', ['collection']),
+    stale: m.counter('syncline_sink_version_conflicts_total', 'Stale events skipped by external versioning', [
+      'collection',
+    ]),
+    retries: m.counter('syncline_sink_retries_total', 'Transient failures retried', ['collection']),
+    deadLetters: m.counter('syncline_sink_dead_letters_total', 'Events sent to the dead-letter topic', ['collection']),
+    bulkSeconds: m.histogram('syncline_sink_bulk_seconds', 'Latency of one _bulk request'),
+    commitToIndexed: m.histogram(
+      'syncline_sink_commit_to_indexed_seconds',
+      'From the PostgreSQL commit of a change to Elasticsearch acknowledging it',
+    ),
+  };
 }
 
 export class SinkProcessor {
@@ -148,16 +109,32 @@ export class SinkProcessor {
             if (!control.active()) throw abandoned();
             const end = this.metrics.bulkSeconds.startTimer();
             const results = await this.writer.bulk(this.collection.index.alias, pending).finally(end);
-            pending = this.settle(pending, results, (planned, r) => {
-              const e = rejection(r);
-              letters.push({
-                topic,
-                partition,
-                message: sourceOf.get(planned.event)!,
-                errorType: e.code,
-                reason: e.message,
-              });
+            const transient: PlannedEvent[] = [];
+            const now = Date.now();
+            let indexed = 0;
+            let stale = 0;
+            results.forEach((r, i) => {
+              const planned = pending[i]!;
+              const outcome = classify(r);
+              if (outcome === 'indexed' || outcome === 'absent') {
+                indexed++;
+                this.metrics.commitToIndexed.observe((now - planned.event.committedAt) / 1000);
+              } else if (outcome === 'stale') stale++;
+              else if (outcome === 'transient') transient.push(planned);
+              else {
+                const { code, message } = rejection(r);
+                letters.push({
+                  topic,
+                  partition,
+                  message: sourceOf.get(planned.event)!,
+                  errorType: code,
+                  reason: message,
+                });
+              }
             });
+            if (indexed) this.metrics.indexed.inc(label, indexed);
+            if (stale) this.metrics.stale.inc(label, stale);
+            pending = transient;
             if (pending.length) throw new SynclineError('SYNC_INDEX_TRANSIENT', `${pending.length} items to retry`);
           },
           {
@@ -192,41 +169,6 @@ export class SinkProcessor {
       throw err;
     }
     return 'settled';
-  }
-
-  /** Counts what the index settled; hands each permanent refusal to `reject`; returns the transient ones. */
-  private settle(
-    pending: PlannedEvent[],
-    results: ItemResult[],
-    reject: (planned: PlannedEvent, r: ItemResult) => void,
-  ): PlannedEvent[] {
-    const label = { collection: this.collection.name };
-    const transient: PlannedEvent[] = [];
-    const now = Date.now();
-    let indexed = 0;
-    let stale = 0;
-    results.forEach((r, i) => {
-      const planned = pending[i]!;
-      switch (classify(r)) {
-        case 'indexed':
-        case 'absent':
-          indexed++;
-          this.metrics.commitToIndexed.observe((now - planned.event.committedAt) / 1000);
-          break;
-        case 'stale':
-          stale++;
-          break;
-        case 'transient':
-          transient.push(planned);
-          break;
-        case 'permanent':
-          reject(planned, r);
-          break;
-      }
-    });
-    if (indexed) this.metrics.indexed.inc(label, indexed);
-    if (stale) this.metrics.stale.inc(label, stale);
-    return transient;
   }
 
   /** Waits, heartbeating so the group keeps the partition here; ends early once the batch is abandoned. */

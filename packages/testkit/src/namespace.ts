@@ -3,7 +3,8 @@
 // and cleanup() removes everything the suite created.
 import { randomBytes } from 'node:crypto';
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { createKafka } from '@syncline/kafka';
 import pg from 'pg';
 import type { Services } from './services.ts';
 
@@ -32,7 +33,7 @@ export async function createNamespace(services: Services, label = 'test'): Promi
   url.searchParams.set('options', `-c search_path=${name},public`);
   const pgUrl = url.toString();
   const pool = new pg.Pool({ connectionString: pgUrl, max: 8 });
-  const kafka = new Kafka({ clientId: name, brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafka({ clientId: name, brokers: services.kafkaBrokers, log: 'silent' });
   const es = new EsClient({ node: services.esUrl });
   const topicPrefix = `${name}.`;
   const indexPrefix = `${name.replace(/_/g, '-')}-`;

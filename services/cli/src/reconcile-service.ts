@@ -1,6 +1,6 @@
 // Scheduled reconcile: run reconcile for every collection every --interval seconds, export the drift
 // it finds as Prometheus gauges, and repair it through the outbox when --repair is given.
-import { Counter, createLogger, createMetricsRegistry, Gauge, startOpsServer, untilSignal } from '@syncline/core';
+import { createLogger, createMetricsRegistry, metricsOn, startOpsServer, untilSignal } from '@syncline/core';
 import type { Context } from './context.ts';
 import { reconcile } from './reconcile.ts';
 
@@ -10,30 +10,11 @@ export async function serveReconcile(
 ) {
   const log = createLogger('reconcile-service');
   const registry = createMetricsRegistry('reconcile-service');
-  const drift = new Gauge({
-    name: 'syncline_reconcile_drift',
-    help: 'Ids found drifting in the last run',
-    labelNames: ['collection', 'kind'],
-    registers: [registry],
-  });
-  const runs = new Counter({
-    name: 'syncline_reconcile_runs_total',
-    help: 'Reconcile runs',
-    labelNames: ['collection', 'result'],
-    registers: [registry],
-  });
-  const repaired = new Counter({
-    name: 'syncline_reconcile_repaired_total',
-    help: 'Ids re-emitted through the outbox',
-    labelNames: ['collection'],
-    registers: [registry],
-  });
-  const lastRun = new Gauge({
-    name: 'syncline_reconcile_last_run_timestamp_seconds',
-    help: 'End of the last run',
-    labelNames: ['collection'],
-    registers: [registry],
-  });
+  const m = metricsOn(registry);
+  const drift = m.gauge('syncline_reconcile_drift', 'Ids found drifting in the last run', ['collection', 'kind']);
+  const runs = m.counter('syncline_reconcile_runs_total', 'Reconcile runs', ['collection', 'result']);
+  const repaired = m.counter('syncline_reconcile_repaired_total', 'Ids re-emitted through the outbox', ['collection']);
+  const lastRun = m.gauge('syncline_reconcile_last_run_timestamp_seconds', 'End of the last run', ['collection']);
 
   let stopped = false;
   const once = async () => {

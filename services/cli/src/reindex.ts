@@ -22,8 +22,8 @@ import {
   indexSettings,
   KafkaDeadLetterSink,
   physicalIndexName,
-  SinkMetrics,
   SinkProcessor,
+  sinkMetrics,
 } from '@syncline/sink';
 
 export interface ReindexOptions {
@@ -141,7 +141,7 @@ async function catchUp(
     deadLetters,
     // Loading: large bulks, every partition at once (the index is not serving searches yet).
     limits: { maxDocs: 10_000, maxBytes: 10 << 20, retryInitialMs: 200, retryMaxMs: 10_000 },
-    metrics: new SinkMetrics(registry),
+    metrics: sinkMetrics(registry),
     log: createLogger('reindex', 'warn'),
   });
   let events = 0;

@@ -3,10 +3,10 @@
 import type { Client } from '@elastic/elasticsearch';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Consumer, Kafka } from 'kafkajs';
-import { Gauge, isSynclineError, type Logger, opsRoutes, type Registry } from '@syncline/core';
+import { isSynclineError, metricsOn, type sinkEnv, type Logger, opsRoutes, type Registry } from '@syncline/core';
 import { classifyKafkaError, deadLetterTopicConfig, ensureTopics } from '@syncline/kafka';
 import type { Declaration } from '@syncline/schema';
-import { ensureIndex, EsBulkWriter, KafkaDeadLetterSink, SinkMetrics, SinkProcessor } from '@syncline/sink';
+import { ensureIndex, EsBulkWriter, KafkaDeadLetterSink, SinkProcessor, sinkMetrics } from '@syncline/sink';
 import type { SinkConfig } from './config.ts';
 
 export interface Sink {
@@ -17,20 +17,8 @@ export interface Sink {
 }
 
 export async function buildSink(deps: {
-  config: Pick<
-    SinkConfig,
-    | 'SYNCLINE_SINK_GROUP'
-    | 'SYNCLINE_SINK_CONSUMERS'
-    | 'SYNCLINE_SINK_CONCURRENCY'
-    | 'SYNCLINE_SINK_MAX_DOCS'
-    | 'SYNCLINE_SINK_MAX_BYTES'
-    | 'SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION'
-    | 'SYNCLINE_SINK_FETCH_MAX_BYTES'
-    | 'SYNCLINE_SINK_RETRY_INITIAL_MS'
-    | 'SYNCLINE_SINK_RETRY_MAX_MS'
-    | 'SYNCLINE_SINK_BULK_TIMEOUT_MS'
-    | 'SYNCLINE_SINK_SESSION_TIMEOUT_MS'
-  >;
+  /** The sink's own variables (core's sinkEnv). */
+  config: Pick<SinkConfig, keyof typeof sinkEnv>;
   declaration: Declaration;
   kafka: Kafka;
   es: Client;
@@ -38,13 +26,12 @@ export async function buildSink(deps: {
   registry: Registry;
 }): Promise<Sink> {
   const { config, declaration, kafka, es, log, registry } = deps;
-  const metrics = new SinkMetrics(registry);
-  const lag = new Gauge({
-    name: 'syncline_sink_consumer_lag',
-    help: 'Events behind the end of the partition after the last settled batch',
-    labelNames: ['topic', 'partition'],
-    registers: [registry],
-  });
+  const metrics = sinkMetrics(registry);
+  const lag = metricsOn(registry).gauge(
+    'syncline_sink_consumer_lag',
+    'Events behind the end of the partition after the last settled batch',
+    ['topic', 'partition'],
+  );
   const writer = new EsBulkWriter(es, config.SYNCLINE_SINK_BULK_TIMEOUT_MS);
   const deadLetters = new KafkaDeadLetterSink(kafka);
   const limits = {

@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type pg from 'pg';
-import { Counter, Histogram, type Logger, opsRoutes, type Registry, SynclineError } from '@syncline/core';
+import { type Logger, metricsOn, opsRoutes, type Registry, SynclineError } from '@syncline/core';
 import { OutboxWriter } from '@syncline/outbox';
 import type { Declaration } from '@syncline/schema';
 import type { WriteApiConfig } from './config.ts';
@@ -47,20 +47,9 @@ export async function buildApp(deps: WriteApiDeps): Promise<FastifyInstance> {
     return reply.status(404).send(errorBody(err));
   });
 
-  const registers = [deps.registry];
-  const requests = new Counter({
-    name: 'syncline_http_requests_total',
-    help: 'HTTP requests by route and status',
-    labelNames: ['method', 'route', 'status'],
-    registers,
-  });
-  const latency = new Histogram({
-    name: 'syncline_http_request_seconds',
-    help: 'HTTP request latency',
-    labelNames: ['method', 'route'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-    registers,
-  });
+  const m = metricsOn(deps.registry);
+  const requests = m.counter('syncline_http_requests_total', 'HTTP requests', ['method', 'route', 'status']);
+  const latency = m.histogram('syncline_http_request_seconds', 'HTTP request latency', ['method', 'route']);
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ method: req.method, route, status: reply.statusCode });

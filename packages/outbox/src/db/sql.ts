@@ -31,26 +31,13 @@ export const lockIdsSql = (c: Collection, sortedIds: string[]): Sql => ({
   values: [c.name, sortedIds],
 });
 
-/** The changes of one write statement, one array per column (see writeChangesSql). */
-export interface Changes {
-  ids: string[];
-  ops: ('UPSERT' | 'DELETE')[];
-  /** Every upsert's Avro document, concatenated; each change's bytes are documents[offset .. offset + length] (length -1: a delete). */
-  documents: Buffer;
-  offsets: number[];
-  lengths: number[];
-  /** The fingerprint of the value schema the documents were encoded with. */
-  schema: string;
-  /** One array per declared field, in declaration order (array fields as array literals). */
-  fields: unknown[][];
-  /** With these (sorted) ids the statement takes their locks itself. */
-  lockIds?: string[] | undefined;
-}
-
 /**
  * One statement that versions and writes a batch of changes and appends their outbox events. The
- * changes come as one array per column: typed arrays are read far faster than a JSON input turned
- * into records. Each change takes the next version from the one sequence, upserts or deletes its row
+ * changes come as one array per column — $1 ids, $2 the collection, $3 every upsert's Avro document
+ * concatenated, $4 the fingerprint of their schema, $5 ops, $6/$7 offset and length of each change's
+ * document in $3 (length -1: a delete), then one array per declared field in declaration order (array
+ * fields as array literals), then with lockIds the sorted ids to lock: typed arrays are read far faster
+ * than a JSON input turned into records. Each change takes the next version from the one sequence, upserts or deletes its row
  * and becomes an outbox event carrying the document already Avro-encoded, so the relay never parses
  * documents again. Returns each id with its version and whether an upsert created the row.
  * Versions of one id must increase in commit order, so they are drawn only under the ids' advisory
@@ -59,7 +46,7 @@ export interface Changes {
  * is only for plain upserts: the statement's snapshot predates its locks, which INSERT … ON CONFLICT
  * does not depend on but a read or a delete would.
  */
-export function writeChangesSql(c: Collection, lockIds: boolean): (changes: Changes) => Sql {
+export function writeChangesSql(c: Collection, lockIds: boolean): (values: unknown[]) => Sql {
   const names = Object.keys(c.fields);
   const fields = names.map(q);
   const cols = [q(c.primaryKey), ...fields, q(VERSION_COLUMN)];
@@ -93,20 +80,7 @@ export function writeChangesSql(c: Collection, lockIds: boolean): (changes: Chan
 )
 select i.id, i.version::text as version, coalesce(up.created, false) as created
 from input i left join up on up.id = i.id`;
-  return (ch) => ({
-    text,
-    values: [
-      ch.ids,
-      c.name,
-      ch.documents,
-      ch.schema,
-      ch.ops,
-      ch.offsets,
-      ch.lengths,
-      ...ch.fields,
-      ...(lockIds ? [ch.lockIds] : []),
-    ],
-  });
+  return (values) => ({ text, values });
 }
 
 /** A PostgreSQL array literal of scalars, for one array field of one row. */

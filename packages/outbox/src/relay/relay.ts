@@ -3,7 +3,7 @@
 // (harmless: events carry versions); nothing is removed before Kafka acknowledged it.
 // Waking is adaptive polling: back-to-back while rows keep coming, backing off to IDLE_MAX_MS when
 // the outbox is empty; wake() (called after a local commit) cuts the wait short.
-import { Counter, Gauge, Histogram, type Logger, type Registry, retry, sleep } from '@syncline/core';
+import { type Logger, metricsOn, type Registry, retry, sleep } from '@syncline/core';
 import { classifyKafkaError, type EventPublisher } from '@syncline/kafka';
 import { classifyPgError } from '../db/pg-errors.ts';
 import type { SeqRuns } from './event-batch.ts';
@@ -54,31 +54,14 @@ export class OutboxRelay {
     this.publisher = deps.publisher;
     this.log = deps.log;
     this.options = deps.options;
-    const registers = [deps.registry];
+    const m = metricsOn(deps.registry);
     this.metrics = {
-      published: new Counter({
-        name: 'syncline_relay_events_published_total',
-        help: 'Events published to Kafka',
-        registers,
-      }),
-      batches: new Histogram({
-        name: 'syncline_relay_produce_seconds',
-        help: 'Latency of one produce (transaction) to Kafka',
-        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-        registers,
-      }),
-      failures: new Counter({
-        name: 'syncline_relay_publish_failures_total',
-        help: 'Failed publish attempts',
-        registers,
-      }),
-      active: new Gauge({ name: 'syncline_relay_active', help: '1 while this relay holds leadership', registers }),
-      backlog: new Gauge({ name: 'syncline_outbox_backlog', help: 'Unpublished outbox events', registers }),
-      oldest: new Gauge({
-        name: 'syncline_outbox_oldest_age_seconds',
-        help: 'Age of the oldest unpublished outbox event',
-        registers,
-      }),
+      published: m.counter('syncline_relay_events_published_total', 'Events published to Kafka'),
+      batches: m.histogram('syncline_relay_produce_seconds', 'Latency of one produce (transaction) to Kafka'),
+      failures: m.counter('syncline_relay_publish_failures_total', 'Failed publish attempts'),
+      active: m.gauge('syncline_relay_active', '1 while this relay holds leadership'),
+      backlog: m.gauge('syncline_outbox_backlog', 'Unpublished outbox events'),
+      oldest: m.gauge('syncline_outbox_oldest_age_seconds', 'Age of the oldest unpublished outbox event'),
     };
   }
 

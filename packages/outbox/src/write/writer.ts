@@ -12,7 +12,7 @@ import {
   findCollection,
   rowToDocument,
 } from '@syncline/schema';
-import { arrayLiteral, type Changes, lockIdsSql, selectRowsSql, writeChangesSql } from '../db/sql.ts';
+import { arrayLiteral, lockIdsSql, selectRowsSql, writeChangesSql } from '../db/sql.ts';
 import { type Sql, VERSION_COLUMN } from '../db/tables.ts';
 
 export type WriteOp =
@@ -31,7 +31,7 @@ export interface WriteResult {
 
 export class OutboxWriter {
   private readonly declaration: Declaration;
-  private readonly writeSql = new Map<string, (changes: Changes) => Sql>();
+  private readonly writeSql = new Map<string, (values: unknown[]) => Sql>();
   private readonly codecs = new Map<string, EventCodec>();
 
   constructor(declaration: Declaration) {
@@ -160,16 +160,17 @@ export class OutboxWriter {
       }),
     );
     const { rows } = await client.query<{ id: string; version: string; created: boolean }>(
-      sql({
-        ids: results.map((r) => r.id),
-        ops: results.map((r) => r.op),
-        documents: Buffer.concat(encoded, offset),
+      sql([
+        results.map((r) => r.id),
+        c.name,
+        Buffer.concat(encoded, offset),
+        codec.fingerprint,
+        results.map((r) => r.op),
         offsets,
         lengths,
-        schema: codec.fingerprint,
-        fields,
-        lockIds,
-      }),
+        ...fields,
+        ...(lockIds ? [lockIds] : []),
+      ]),
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const r of results) {

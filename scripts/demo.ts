@@ -1,9 +1,9 @@
-// `./dev up` / `./dev down`: runs the pipeline (write API with its embedded outbox relay, and one
-// Elasticsearch sink) as background processes against the local stack, then shows it working:
+// `./dev up` / `./dev down`: runs the services (write API with its embedded outbox relay, and one
+// Elasticsearch sink) as background processes against the local stack, then shows them working:
 // a document written over HTTP is found in Elasticsearch through the alias.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { eventually, spawnService } from '@syncline/testkit';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const STATE = join(ROOT, '.stack', 'pipeline');
@@ -40,17 +40,19 @@ const pidOf = (name: string) => {
   return existsSync(f) ? Number(readFileSync(f, 'utf8')) : undefined;
 };
 
-async function waitHealthy(url: string, name: string, log: string, pid: number): Promise<void> {
-  for (let i = 0; i < 120; i++) {
-    if (!alive(pid)) throw new Error(`${name} exited during start-up; see ${log}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${name} did not become ready within 60 s; see ${log}`);
+/** Ready (/readyz 200) within 60 s, or the reason why not. */
+async function waitReady(url: string, name: string, log: string, pid: number): Promise<void> {
+  await eventually(
+    async () => {
+      if (!alive(pid)) throw new Error(`${name} exited during start-up; see ${log}`);
+      const ready = await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (!ready) throw new Error(`${name} did not become ready within 60 s; see ${log}`);
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
 }
 
 async function up(): Promise<void> {
@@ -59,26 +61,17 @@ async function up(): Promise<void> {
     const log = join(LOGS, `${s.name}.log`);
     let pid = pidOf(s.name);
     if (!pid || !alive(pid)) {
-      const fd = openSync(log, 'a');
-      const child = spawn(process.execPath, [join(ROOT, s.entry)], {
-        cwd: ROOT,
-        detached: true,
-        stdio: ['ignore', fd, fd],
-        env: {
-          ...process.env,
-          SYNCLINE_PG_URL: 'postgres://postgres@127.0.0.1:5432/syncline',
-          SYNCLINE_COLLECTIONS: join(ROOT, 'syncline.collections.json'),
-          SYNCLINE_API_KEYS: API_KEY,
-          ...s.env,
-        },
-      });
-      closeSync(fd);
-      child.unref();
-      pid = child.pid!;
+      const env = {
+        SYNCLINE_PG_URL: 'postgres://postgres@127.0.0.1:5432/syncline',
+        SYNCLINE_COLLECTIONS: join(ROOT, 'syncline.collections.json'),
+        SYNCLINE_API_KEYS: API_KEY,
+        ...s.env,
+      };
+      pid = (await spawnService(s.name, s.entry, env, { logFile: log, detached: true })).pid;
       writeFileSync(join(STATE, `${s.name}.pid`), String(pid));
-      console.log(`pipeline: started ${s.name} (pid ${pid}), log ${log}`);
+      console.log(`demo: started ${s.name} (pid ${pid}), log ${log}`);
     }
-    await waitHealthy(s.health, s.name, log, pid);
+    await waitReady(s.health, s.name, log, pid);
   }
   await demo();
 }
@@ -139,7 +132,7 @@ async function down(): Promise<void> {
       process.kill(pid, 'SIGTERM');
       for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
       if (alive(pid)) process.kill(pid, 'SIGKILL');
-      console.log(`pipeline: stopped ${s.name} (pid ${pid})`);
+      console.log(`demo: stopped ${s.name} (pid ${pid})`);
     }
     rmSync(join(STATE, `${s.name}.pid`), { force: true });
   }
@@ -149,8 +142,8 @@ const command = process.argv[2];
 try {
   if (command === 'up') await up();
   else if (command === 'down') await down();
-  else throw new Error('usage: pipeline.ts up|down');
+  else throw new Error('usage: demo.ts up|down');
 } catch (err) {
-  console.error(`pipeline: ${(err as Error).message}`);
+  console.error(`demo: ${(err as Error).message}`);
   process.exit(1);
 }
