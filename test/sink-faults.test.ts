@@ -101,5 +101,49 @@ describe('pipeline under sink faults', () => {
     const row = await ns.pool.query("select syncline_version from products where id = 'ryw-2'");
     expect(row.rowCount).toBe(1);
     expect(late.headers.etag).toBe(`"${row.rows[0].syncline_version}"`);
+
+    // A delete of a document whose upsert is not indexed yet: "not found" is not "deleted". With no
+    // sink it cannot be indexed, so the wait ends in 504 (it used to answer 200 at once).
+    const unindexed = async (id: string) =>
+      expect(
+        (
+          await h.app.inject({
+            method: 'PUT',
+            url: `/v1/collections/products/documents/${id}`,
+            payload: { name: id, price: 3 },
+          })
+        ).statusCode,
+      ).toBe(201);
+    await unindexed('ryw-3');
+    const early = await h.app.inject({
+      method: 'DELETE',
+      url: '/v1/collections/products/documents/ryw-3?wait=indexed&timeout=1000',
+    });
+    expect(early.statusCode).toBe(504);
+    // With a sink again, the delete's answer comes once the upsert came and went: the document is not in
+    // the index at the answer, and does not appear afterwards.
+    await unindexed('ryw-4');
+    await h.startSink();
+    const del2 = await h.app.inject({
+      method: 'DELETE',
+      url: '/v1/collections/products/documents/ryw-4?wait=indexed&timeout=30000',
+    });
+    expect(del2.statusCode).toBe(200);
+    for (let k = 0; k < 5; k++) {
+      expect((await es.get({ index: h.collection.index.alias, id: 'ryw-4' }, { ignore: [404] })).found).toBe(false);
+      await sleep(300);
+    }
+  });
+
+  it('refuses wait timeouts outside 1..SYNCLINE_WAIT_INDEXED_MAX_MS', async () => {
+    for (const timeout of ['0', '-1', 'abc', '1.5', '60001']) {
+      const res = await h.app.inject({
+        method: 'PUT',
+        url: `/v1/collections/products/documents/t-1?wait=indexed&timeout=${timeout}`,
+        payload: { name: 't', price: 1 },
+      });
+      expect(res.statusCode, timeout).toBe(400);
+      expect(res.json().error.details[0].path).toBe('timeout');
+    }
   });
 });

@@ -6,8 +6,7 @@ import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { buildRelay, migrate, type OutboxRelay } from '@syncline/outbox';
 import type { Collection, Declaration } from '@syncline/schema';
 import { type Namespace, type RunningService, spawnService } from '@syncline/testkit';
-import { EsIndexedVersionReader } from '@syncline/sink';
-import { buildApp } from '@syncline/write-api';
+import { buildApp, PipelineIndexWaiter } from '@syncline/write-api';
 import { namespacedDeclaration, serviceEnv } from './namespaced.ts';
 
 export interface Harness {
@@ -32,7 +31,7 @@ export function buildTestApp(
       SYNCLINE_API_KEYS: [],
       SYNCLINE_BODY_LIMIT_BYTES: 1 << 20,
       SYNCLINE_BULK_MAX_OPERATIONS: 1000,
-      SYNCLINE_WAIT_INDEXED_MAX_MS: 5000,
+      SYNCLINE_WAIT_INDEXED_MAX_MS: 60_000,
     },
     declaration,
     pool: ns.pool,
@@ -60,7 +59,7 @@ export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Prom
   relay.start();
   const app = await buildTestApp(ns, declaration, {
     afterCommit: () => relay.wake(),
-    index: new EsIndexedVersionReader(es),
+    index: new PipelineIndexWaiter({ es, pool: ns.pool, kafka: ns.kafka, sinkGroup: `${ns.groupPrefix}sink` }),
   });
   const sinkEnv = {
     ...serviceEnv(ns, path),

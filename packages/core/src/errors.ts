@@ -7,6 +7,7 @@ export const ERROR_CATALOG = {
   SYNC_MALFORMED_JSON: { status: 400, retriable: false },
   SYNC_VALIDATION_FAILED: { status: 400, retriable: false },
   SYNC_INVALID_ID: { status: 400, retriable: false },
+  SYNC_VALUE_REFUSED: { status: 400, retriable: false },
   SYNC_INVALID_PRECONDITION: { status: 400, retriable: false },
   SYNC_UNAUTHORIZED: { status: 401, retriable: false },
   SYNC_UNKNOWN_COLLECTION: { status: 404, retriable: false },

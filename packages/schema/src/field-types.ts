@@ -38,14 +38,39 @@ export interface FieldType {
 export const identity = (v: unknown): unknown => v;
 /** The faces of a type whose value is the same in a row, a document and Avro. */
 const unconverted = { fromRow: identity, toAvro: identity, fromAvro: identity };
-const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+// A string every store keeps as it is: valid Unicode (a lone UTF-16 surrogate has no UTF-8 form, and
+// PostgreSQL, Avro and Elasticsearch would each replace it differently) without NUL (PostgreSQL text
+// cannot hold it). Other control characters are kept, identically, by all three.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-](\d{2}):?(\d{2}))$/;
+/** The instants PostgreSQL, Avro (timestamp-millis) and Elasticsearch (ISO dates) all keep: years 1 to 9999, UTC. */
+const TIMESTAMP_MIN = -62135596800000; // 0001-01-01T00:00:00.000Z
+const TIMESTAMP_MAX = 253402300799999; // 9999-12-31T23:59:59.999Z
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
+/** An ISO-8601 timestamp with a zone, of a real calendar date and time, as UTC milliseconds; NaN otherwise. */
+function timestampMillis(value: string): number {
+  const m = ISO_TIMESTAMP.exec(value);
+  if (!m) return Number.NaN;
+  const [y, mo, d, h, mi, sec, offH, offM] = [1, 2, 3, 4, 5, 6, 9, 10].map((k) => Number(m[k] ?? 0)) as number[];
+  const monthDays = mo === 2 && isLeap(y!) ? 29 : DAYS[mo! - 1];
+  if (!monthDays || d! < 1 || d! > monthDays || h! > 23 || mi! > 59 || sec! > 59 || offH! > 15 || offM! > 59) {
+    return Number.NaN;
+  }
+  const ms = Date.parse(value);
+  return ms >= TIMESTAMP_MIN && ms <= TIMESTAMP_MAX ? ms : Number.NaN;
+}
 
 function checkNumber(value: unknown, field: FieldDeclaration, integer: boolean): unknown {
   if (typeof value !== 'number' || !Number.isFinite(value)) return new Refusal('must be a number');
-  if (integer && !Number.isSafeInteger(value)) return new Refusal('must be an integer');
+  if (integer && !Number.isSafeInteger(value)) return new Refusal('must be an integer from -(2^53 - 1) to 2^53 - 1');
   if (field.minimum !== undefined && value < field.minimum) return new Refusal(`must be >= ${field.minimum}`);
   if (field.maximum !== undefined && value > field.maximum) return new Refusal(`must be <= ${field.maximum}`);
-  return value;
+  // -0 is 0: JSON (the search index's source, the API's answers) has no negative zero.
+  return value === 0 ? 0 : value;
 }
 
 export const FIELD_TYPES = {
@@ -53,15 +78,19 @@ export const FIELD_TYPES = {
     arrayItem: true,
     avro: 'string',
     pg: 'text',
+    // A keyword term longer than 32766 bytes would make Elasticsearch refuse the whole document: a longer
+    // value (8191 characters of up to 4 bytes) is kept in _source but not indexed as a term.
     search: (f) =>
       f.search === 'keyword'
-        ? { type: 'keyword' }
+        ? { type: 'keyword', ignore_above: 8191 }
         : f.search === 'text_keyword'
           ? { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 1024 } } }
           : { type: 'text' },
     json: { type: 'string' },
     check: (value, f) => {
       if (typeof value !== 'string') return new Refusal('must be a string');
+      if (LONE_SURROGATE.test(value)) return new Refusal('must be valid Unicode (it holds a lone UTF-16 surrogate)');
+      if (value.includes('\u0000')) return new Refusal('must not contain the NUL character (U+0000)');
       if (f.maxLength !== undefined && [...value].length > f.maxLength) {
         return new Refusal(`must be at most ${f.maxLength} characters`);
       }
@@ -104,10 +133,10 @@ export const FIELD_TYPES = {
     search: () => ({ type: 'date' }),
     json: { type: 'string', format: 'date-time' },
     check: (value) => {
-      const ms = typeof value === 'string' && ISO_TIMESTAMP.test(value) ? Date.parse(value) : Number.NaN;
+      const ms = typeof value === 'string' ? timestampMillis(value) : Number.NaN;
       return Number.isFinite(ms)
         ? new Date(ms).toISOString()
-        : new Refusal('must be an ISO-8601 timestamp with a zone');
+        : new Refusal('must be an ISO-8601 timestamp with a zone, of a real date from year 1 to 9999 (UTC)');
     },
     fromRow: (v) => (v instanceof Date ? v : new Date(String(v))).toISOString(),
     toAvro: (v) => (typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : v),

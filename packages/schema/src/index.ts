@@ -36,4 +36,4 @@ export {
   scalarOf,
   searchMapping,
 } from './field-types.ts';
-export { isValidId, rowToDocument, type ValidationResult, validateDocument } from './validate.ts';
+export { isValidId, MAX_ID_BYTES, rowToDocument, type ValidationResult, validateDocument } from './validate.ts';

@@ -4,7 +4,7 @@
 import type { ErrorDetail } from '@syncline/core';
 import type { Collection, FieldDeclaration } from './declaration.ts';
 import type { Document } from './avro.ts';
-import { Refusal, scalarOf } from './field-types.ts';
+import { FIELD_TYPES, Refusal, scalarOf } from './field-types.ts';
 
 export type ValidationResult = { ok: true; document: Document } | { ok: false; details: ErrorDetail[] };
 
@@ -54,8 +54,17 @@ export function validateDocument(collection: Collection, input: unknown, mode: '
   return details.length ? { ok: false, details } : { ok: true, document };
 }
 
+/** The longest id in UTF-8 bytes: Elasticsearch's limit for _id (PostgreSQL and Kafka keep longer ones). */
+export const MAX_ID_BYTES = 512;
+
+/** An id every store keeps as it is: a valid string (see FIELD_TYPES.string) of the collection's pattern, at most MAX_ID_BYTES. */
 export function isValidId(collection: Collection, id: unknown): id is string {
-  return typeof id === 'string' && new RegExp(collection.idPattern).test(id);
+  return (
+    typeof id === 'string' &&
+    !(FIELD_TYPES.string.check(id, { type: 'string', required: true }) instanceof Refusal) &&
+    Buffer.byteLength(id) <= MAX_ID_BYTES &&
+    new RegExp(collection.idPattern).test(id)
+  );
 }
 
 /** A PostgreSQL row (as node-postgres returns it) as the document the API and the events show. */

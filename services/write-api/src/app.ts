@@ -7,10 +7,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type pg from 'pg';
 import { type Logger, metricsOn, opsRoutes, type Registry, SynclineError } from '@syncline/core';
 import { OutboxWriter } from '@syncline/outbox';
-import type { Declaration } from '@syncline/schema';
+import { type Declaration, MAX_ID_BYTES } from '@syncline/schema';
 import type { WriteApiConfig } from './config.ts';
 import { errorBody, makeErrorHandler } from './http-errors.ts';
-import type { IndexedVersionReader } from '@syncline/sink';
+import type { IndexWaiter } from './index-waiter.ts';
 import { documentRoutes } from './routes/documents.ts';
 
 export interface WriteApiDeps {
@@ -24,7 +24,7 @@ export interface WriteApiDeps {
   registry: Registry;
   /** Called after each commit (wakes an embedded relay). */
   afterCommit?: () => void;
-  index?: IndexedVersionReader;
+  index?: IndexWaiter;
 }
 
 const OPEN_PATHS = ['/healthz', '/readyz', '/metrics', '/docs'];
@@ -35,10 +35,10 @@ export async function buildApp(deps: WriteApiDeps): Promise<FastifyInstance> {
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.SYNCLINE_BODY_LIMIT_BYTES,
+    // Every id the collection's pattern allows (at most MAX_ID_BYTES, percent-encoded) reaches the route.
+    routerOptions: { maxParamLength: MAX_ID_BYTES * 3 },
     return503OnClosing: true,
   });
-  // Validation is the declaration's (validateDocument): route schemas only describe the API.
-  app.setValidatorCompiler(() => () => true);
   app.setErrorHandler(makeErrorHandler(log));
   // Documents are JSON only: anything else is 415, not a string document.
   app.removeContentTypeParser('text/plain');

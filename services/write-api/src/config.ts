@@ -1,8 +1,14 @@
 // The write service's configuration (docs/configuration.md), validated once at start-up.
 import { z } from 'zod';
-import { httpPort, loadConfig as load, relayEnv, sharedEnv, writeApiEnv } from '@syncline/core';
+import { httpPort, loadConfig as load, relayEnv, sharedEnv, sinkGroupEnv, writeApiEnv } from '@syncline/core';
 
-export const configSchema = z.object({ ...sharedEnv, SYNCLINE_HTTP_PORT: httpPort(8080), ...writeApiEnv, ...relayEnv });
+export const configSchema = z.object({
+  ...sharedEnv,
+  SYNCLINE_HTTP_PORT: httpPort(8080),
+  ...writeApiEnv,
+  ...relayEnv,
+  ...sinkGroupEnv,
+});
 
 export type WriteApiConfig = z.infer<typeof configSchema>;
 

@@ -1,2 +1,3 @@
 export { buildApp, type WriteApiDeps } from './app.ts';
 export { configSchema, loadConfig, type WriteApiConfig } from './config.ts';
+export { type Change, type IndexWaiter, PipelineIndexWaiter } from './index-waiter.ts';

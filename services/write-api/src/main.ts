@@ -7,9 +7,9 @@ import { createLogger, createMetricsRegistry, listen, runService } from '@syncli
 import { collectionTopic, createKafka, ensureTopics } from '@syncline/kafka';
 import { buildRelay, claimRelayLayout, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
-import { EsIndexedVersionReader } from '@syncline/sink';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
+import { PipelineIndexWaiter } from './index-waiter.ts';
 
 runService('write-api', async () => {
   const config = loadConfig(process.env);
@@ -20,9 +20,9 @@ runService('write-api', async () => {
   await migrate(pool, declaration);
   const es = new EsClient({ node: config.SYNCLINE_ES_URL });
 
+  const kafka = createKafka({ clientId: 'syncline-write-api', brokers: config.SYNCLINE_KAFKA_BROKERS });
   let relay: ReturnType<typeof buildRelay> | undefined;
   if (config.SYNCLINE_EMBEDDED_RELAY) {
-    const kafka = createKafka({ clientId: 'syncline-write-api', brokers: config.SYNCLINE_KAFKA_BROKERS });
     await claimRelayLayout(pool, 1);
     await ensureTopics(kafka, declaration.collections.map(collectionTopic));
     relay = buildRelay({ pgUrl: config.SYNCLINE_PG_URL, kafka, declaration, log, registry, config });
@@ -35,7 +35,7 @@ runService('write-api', async () => {
     log,
     registry,
     afterCommit: () => relay?.wake(),
-    index: new EsIndexedVersionReader(es),
+    index: new PipelineIndexWaiter({ es, pool, kafka, sinkGroup: config.SYNCLINE_SINK_GROUP }),
   });
   await listen(app, log, config.SYNCLINE_HTTP_HOST, config.SYNCLINE_HTTP_PORT);
   return {

@@ -10,6 +10,10 @@ const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01',
 /** The catalog error for a PostgreSQL failure, or undefined when it is not one Syncline knows. */
 export function classifyPgError(err: unknown): SynclineError | undefined {
   const code = (err as { code?: unknown } | null)?.code;
+  // Class 22, data exception: a value PostgreSQL cannot store (the validation should have refused it).
+  if (typeof code === 'string' && code.startsWith('22')) {
+    return new SynclineError('SYNC_VALUE_REFUSED', `PostgreSQL refused a value (SQLSTATE ${code})`, { cause: err });
+  }
   if (code === OUT_OF_LOCK_SPACE) {
     return new SynclineError(
       'SYNC_UNAVAILABLE',

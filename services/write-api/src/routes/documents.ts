@@ -3,7 +3,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { type ErrorDetail, SynclineError } from '@syncline/core';
-import { type OutboxWriter, VERSION_COLUMN, withTransaction, type WriteOp, type WriteResult } from '@syncline/outbox';
+import {
+  classifyPgError,
+  type OutboxWriter,
+  VERSION_COLUMN,
+  withTransaction,
+  type WriteOp,
+  type WriteResult,
+} from '@syncline/outbox';
 import {
   type Collection,
   type Document,
@@ -12,7 +19,7 @@ import {
   rowToDocument,
   validateDocument,
 } from '@syncline/schema';
-import type { IndexedVersionReader } from '@syncline/sink';
+import type { IndexWaiter } from '../index-waiter.ts';
 
 export interface DocumentRoutesDeps {
   pool: pg.Pool;
@@ -21,7 +28,7 @@ export interface DocumentRoutesDeps {
   afterCommit: () => void;
   bulkMaxOperations: number;
   waitMaxMs: number;
-  index?: IndexedVersionReader | undefined;
+  index?: IndexWaiter | undefined;
 }
 
 type Params = { collection: string; id: string };
@@ -54,6 +61,9 @@ function parseOperation(c: Collection, raw: unknown, at: string): WriteOp | Erro
 }
 
 export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesDeps): Promise<void> {
+  // Validation is the declaration's (validateDocument) and this file's, never Fastify's: its default
+  // validator coerces ("id": true became the id "true"). Route schemas only describe the API.
+  app.setValidatorCompiler(() => () => true);
   const byName = new Map(deps.collections.map((c) => [c.name, c]));
 
   const collectionOf = (name: string): Collection => {
@@ -77,38 +87,73 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
     return r.document;
   };
 
-  async function write(c: Collection, ops: WriteOp[]): Promise<WriteResult[]> {
-    const results = await withTransaction(deps.pool, (client) => deps.writer.apply(client, c.name, ops));
+  const apply = (c: Collection, ops: WriteOp[]) =>
+    withTransaction(deps.pool, (client) => deps.writer.apply(client, c.name, ops));
+
+  async function write(c: Collection, ops: WriteOp[], paths?: string[]): Promise<WriteResult[]> {
+    let results: WriteResult[];
+    try {
+      results = await apply(c, ops);
+    } catch (err) {
+      const known = classifyPgError(err);
+      if (!known || known.code !== 'SYNC_VALUE_REFUSED' || !paths) throw known ?? err;
+      const refused = await refusedOperations(c, ops, paths);
+      throw new SynclineError('SYNC_VALUE_REFUSED', `${known.message}; nothing was written`, {
+        details: refused.map((path) => ({ path, message: 'PostgreSQL refused a value of this operation' })),
+      });
+    }
     deps.afterCommit();
     return results;
   }
 
-  async function waitIfAsked(c: Collection, query: Query, results: WriteResult[], reply: FastifyReply): Promise<void> {
-    if (query.wait === undefined) return;
-    if (query.wait !== 'indexed' || !deps.index) {
-      throw new SynclineError('SYNC_VALIDATION_FAILED', 'wait must be "indexed"', {
-        details: [{ path: 'wait', message: 'the only value is indexed' }],
-      });
-    }
-    const timeout = Math.min(Number(query.timeout ?? 5000) || 5000, deps.waitMaxMs);
-    const deadline = Date.now() + timeout;
-    for (const r of results) {
-      for (;;) {
-        const v = await deps.index.indexedVersion(c, r.id);
-        if (r.op === 'DELETE' ? v === null || v >= r.version : v !== null && v >= r.version) break;
-        if (Date.now() > deadline) {
-          // The write committed: a single-document answer still carries its version.
-          if (results.length === 1) reply.header('etag', `"${r.version}"`);
-          throw new SynclineError(
-            'SYNC_WAIT_TIMEOUT',
-            `committed as version ${r.version}, but not indexed within ${timeout} ms; it will be`,
-            { details: [{ path: r.id, message: `version ${r.version}` }] },
-          );
-        }
-        await new Promise((res) => setTimeout(res, 25));
-      }
-    }
+  /** The operations PostgreSQL refuses, found by halves in transactions that are rolled back. */
+  async function refusedOperations(c: Collection, ops: WriteOp[], paths: string[]): Promise<string[]> {
+    const ROLLBACK = new Error('rollback');
+    const refused = await withTransaction(deps.pool, async (client) => {
+      await deps.writer.apply(client, c.name, ops);
+      throw ROLLBACK;
+    }).then(
+      () => false,
+      (err) => {
+        if (err === ROLLBACK) return false;
+        if (classifyPgError(err)?.code === 'SYNC_VALUE_REFUSED') return true;
+        throw err;
+      },
+    );
+    if (!refused) return [];
+    if (ops.length === 1) return paths;
+    const half = ops.length >> 1;
+    return [
+      ...(await refusedOperations(c, ops.slice(0, half), paths.slice(0, half))),
+      ...(await refusedOperations(c, ops.slice(half), paths.slice(half))),
+    ];
   }
+
+  /** The wait a write asks for, validated before anything is written: the timeout in ms, or undefined. */
+  function waitOf(query: Query): number | undefined {
+    if (query.wait === undefined) {
+      if (query.timeout !== undefined) throw invalidQuery('timeout', 'only with wait=indexed');
+      return undefined;
+    }
+    if (query.wait !== 'indexed' || !deps.index) throw invalidQuery('wait', 'the only value is indexed');
+    const timeout = query.timeout === undefined ? Math.min(5000, deps.waitMaxMs) : Number(query.timeout);
+    if (!/^\d{1,9}$/.test(query.timeout ?? '1') || timeout < 1 || timeout > deps.waitMaxMs) {
+      throw invalidQuery('timeout', `must be an integer from 1 to ${deps.waitMaxMs} (milliseconds)`);
+    }
+    return timeout;
+  }
+
+  async function waitIfAsked(c: Collection, timeout: number | undefined, results: WriteResult[], reply: FastifyReply) {
+    if (timeout === undefined || (await deps.index!.waitIndexed(c, results, Date.now() + timeout))) return;
+    // The write committed: a single-document answer still carries its version.
+    if (results.length === 1) reply.header('etag', `"${results[0]!.version}"`);
+    throw new SynclineError('SYNC_WAIT_TIMEOUT', `committed, but not indexed within ${timeout} ms; it will be`, {
+      details: results.map((r) => ({ path: r.id, message: `version ${r.version}` })),
+    });
+  }
+
+  const invalidQuery = (path: string, message: string) =>
+    new SynclineError('SYNC_VALIDATION_FAILED', `invalid query parameter ${path}`, { details: [{ path, message }] });
 
   const send = (reply: FastifyReply, status: number, r: WriteResult) =>
     reply
@@ -129,7 +174,11 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
     type: 'object',
     properties: {
       wait: { type: 'string', enum: ['indexed'], description: 'Answer only once Elasticsearch has this version' },
-      timeout: { type: 'integer', description: 'Milliseconds to wait for wait=indexed (default 5000)' },
+      timeout: {
+        type: 'integer',
+        minimum: 1,
+        description: 'Milliseconds to wait for wait=indexed: 1 to SYNCLINE_WAIT_INDEXED_MAX_MS (default 5000)',
+      },
     },
   };
   const anyDocument = {
@@ -153,9 +202,10 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
       const c = collectionOf(req.params.collection);
       checkId(c, req.params.id);
       const ifMatch = parseIfMatch(req.headers['if-match']);
+      const wait = waitOf(req.query);
       const document = valid(c, req.body, 'full');
       const [r] = await write(c, [{ op: 'upsert', id: req.params.id, document, ifMatch }]);
-      await waitIfAsked(c, req.query, [r!], reply);
+      await waitIfAsked(c, wait, [r!], reply);
       return send(reply, r!.created ? 201 : 200, r!);
     },
   );
@@ -169,9 +219,10 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
       const c = collectionOf(req.params.collection);
       checkId(c, req.params.id);
       const ifMatch = parseIfMatch(req.headers['if-match']);
+      const wait = waitOf(req.query);
       const patch = valid(c, req.body, 'patch');
       const [r] = await write(c, [{ op: 'patch', id: req.params.id, patch, ifMatch }]);
-      await waitIfAsked(c, req.query, [r!], reply);
+      await waitIfAsked(c, wait, [r!], reply);
       return send(reply, 200, r!);
     },
   );
@@ -183,8 +234,9 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
       const c = collectionOf(req.params.collection);
       checkId(c, req.params.id);
       const ifMatch = parseIfMatch(req.headers['if-match']);
+      const wait = waitOf(req.query);
       const [r] = await write(c, [{ op: 'delete', id: req.params.id, ifMatch }]);
-      await waitIfAsked(c, req.query, [r!], reply);
+      await waitIfAsked(c, wait, [r!], reply);
       return send(reply, 200, r!);
     },
   );
@@ -236,6 +288,7 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
     },
     async (req, reply) => {
       const c = collectionOf(req.params.collection);
+      const wait = waitOf(req.query);
       const body = req.body as { operations?: unknown };
       if (typeof body !== 'object' || body === null || !Array.isArray(body.operations)) {
         throw new SynclineError('SYNC_VALIDATION_FAILED', 'the body must be {"operations": [...]}', {
@@ -254,13 +307,14 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
         if (Array.isArray(parsed)) details.push(...parsed);
         else ops.push(parsed);
       });
+      const paths = ops.map((_, i) => `operations[${i}]`);
       if (details.length) {
         throw new SynclineError('SYNC_VALIDATION_FAILED', 'some operations are invalid; nothing was written', {
           details,
         });
       }
-      const results = await write(c, ops);
-      await waitIfAsked(c, req.query, results, reply);
+      const results = await write(c, ops, paths);
+      await waitIfAsked(c, wait, results, reply);
       return reply.send({
         items: results.map((r) => ({ id: r.id, op: r.op, version: r.version, created: r.created })),
       });
