@@ -4,6 +4,7 @@
 export const ERROR_CATALOG = {
   SYNC_CONFIG_INVALID: { status: 500, retriable: false },
   SYNC_DECLARATION_INVALID: { status: 500, retriable: false },
+  SYNC_BAD_REQUEST: { status: 400, retriable: false },
   SYNC_MALFORMED_JSON: { status: 400, retriable: false },
   SYNC_VALIDATION_FAILED: { status: 400, retriable: false },
   SYNC_INVALID_ID: { status: 400, retriable: false },
@@ -16,6 +17,7 @@ export const ERROR_CATALOG = {
   SYNC_VERSION_MISMATCH: { status: 412, retriable: false },
   SYNC_PAYLOAD_TOO_LARGE: { status: 413, retriable: false },
   SYNC_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false },
+  SYNC_HEADERS_TOO_LARGE: { status: 431, retriable: false },
   SYNC_WAIT_TIMEOUT: { status: 504, retriable: true },
   SYNC_UNAVAILABLE: { status: 503, retriable: true },
   SYNC_INTERNAL: { status: 500, retriable: false },

@@ -9,7 +9,7 @@ import { type Logger, metricsOn, opsRoutes, type Registry, SynclineError } from 
 import { OutboxWriter } from '@syncline/outbox';
 import { type Declaration, MAX_ID_BYTES } from '@syncline/schema';
 import type { WriteApiConfig } from './config.ts';
-import { errorBody, makeErrorHandler } from './http-errors.ts';
+import { clientErrorHandler, errorBody, makeErrorHandler } from './http-errors.ts';
 import type { IndexWaiter } from './index-waiter.ts';
 import { documentRoutes } from './routes/documents.ts';
 
@@ -38,10 +38,20 @@ export async function buildApp(deps: WriteApiDeps): Promise<FastifyInstance> {
     // Every id the collection's pattern allows (at most MAX_ID_BYTES, percent-encoded) reaches the route.
     routerOptions: { maxParamLength: MAX_ID_BYTES * 3 },
     return503OnClosing: true,
+    // The framework's own refusals (bad URL, id too long, malformed request line) in the documented shape.
+    frameworkErrors: (err, req, reply) => makeErrorHandler(log)(err, req, reply),
+    clientErrorHandler,
   });
   app.setErrorHandler(makeErrorHandler(log));
-  // Documents are JSON only: anything else is 415, not a string document.
-  app.removeContentTypeParser('text/plain');
+  // Documents are JSON only: anything else is 415, not a string document. An empty body of a GET or
+  // DELETE sent with a JSON content type is no body; of a write, it is malformed JSON.
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+    body === '' && (req.method === 'GET' || req.method === 'DELETE')
+      ? done(null, undefined)
+      : json(req, body as string, done),
+  );
   app.setNotFoundHandler((req, reply) => {
     const err = new SynclineError('SYNC_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
     return reply.status(404).send(errorBody(err));
