@@ -19,7 +19,12 @@ describe('mapping driver errors to answers', () => {
     }
   });
 
+  it('answers 400 SYNC_VALUE_REFUSED for data exceptions and constraint violations', () => {
+    for (const code of ['22P05', '22008', '23514', '23505'])
+      expect(toSynclineError(pgError(code))?.code).toBe('SYNC_VALUE_REFUSED');
+  });
+
   it('leaves other database errors to the internal-error path', () => {
-    expect(toSynclineError(pgError('23505'))).toBeUndefined();
+    expect(toSynclineError(pgError('42P01'))).toBeUndefined();
   });
 });

@@ -10,8 +10,10 @@ const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01',
 /** The catalog error for a PostgreSQL failure, or undefined when it is not one Syncline knows. */
 export function classifyPgError(err: unknown): SynclineError | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  // Class 22, data exception: a value PostgreSQL cannot store (the validation should have refused it).
-  if (typeof code === 'string' && code.startsWith('22')) {
+  // Class 22, data exception: a value PostgreSQL cannot store (the validation should have refused it);
+  // class 23, integrity constraint violation: a value a constraint of the table refuses (a CHECK of the
+  // user's own, say).
+  if (typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'))) {
     return new SynclineError('SYNC_VALUE_REFUSED', `PostgreSQL refused a value (SQLSTATE ${code})`, { cause: err });
   }
   if (code === OUT_OF_LOCK_SPACE) {
