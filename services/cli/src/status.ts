@@ -21,14 +21,10 @@ export async function status(ctx: Context): Promise<CollectionStatus[]> {
     const topics = new Set(await admin.listTopics());
     const out: CollectionStatus[] = [];
     for (const c of ctx.declaration.collections) {
-      const rows = Number((await ctx.pool.query<{ n: string }>(`select count(*) as n from "${c.table}"`)).rows[0]!.n);
-      const backlog = Number(
-        (
-          await ctx.pool.query<{ n: string }>(`select count(*) as n from ${OUTBOX_TABLE} where collection = $1`, [
-            c.name,
-          ])
-        ).rows[0]!.n,
-      );
+      const count = async (sql: string, values: unknown[] = []) =>
+        Number((await ctx.pool.query<{ n: string }>(sql, values)).rows[0]!.n);
+      const rows = await count(`select count(*) as n from "${c.table}"`);
+      const backlog = await count(`select count(*) as n from ${OUTBOX_TABLE} where collection = $1`, [c.name]);
       let topicEvents = 0;
       let lag = 0;
       if (topics.has(c.topic)) {

@@ -21,7 +21,7 @@ export interface OutboxStore {
 
 export class PgOutboxStore implements OutboxStore {
   private client: pg.Client | undefined;
-  private sampler: pg.Client | undefined;
+  private sampler: pg.Pool | undefined;
   private leading = false;
   private readonly connectionString: string;
   private readonly shard: Shard;
@@ -75,24 +75,18 @@ export class PgOutboxStore implements OutboxStore {
   }
 
   async backlog(): Promise<{ count: number; oldestAgeSeconds: number }> {
-    const sampler = this.sampler ?? (await this.connectSampler());
-    const { rows } = await sampler.query<{ n: string; age: number | null }>(
+    if (!this.sampler) {
+      this.sampler = new pg.Pool({
+        connectionString: this.connectionString,
+        max: 1,
+        application_name: 'syncline-relay-backlog',
+      });
+      this.sampler.on('error', () => {}); // an idle connection lost: the pool opens another
+    }
+    const { rows } = await this.sampler.query<{ n: string; age: number | null }>(
       `select count(*) as n, extract(epoch from clock_timestamp() - min(created_at))::float8 as age from ${q(OUTBOX_TABLE)}`,
     );
     return { count: Number(rows[0]!.n), oldestAgeSeconds: rows[0]!.age ?? 0 };
-  }
-
-  private async connectSampler(): Promise<pg.Client> {
-    const sampler = new pg.Client({
-      connectionString: this.connectionString,
-      application_name: 'syncline-relay-backlog',
-    });
-    sampler.on('error', () => {
-      if (this.sampler === sampler) this.sampler = undefined;
-    });
-    await sampler.connect();
-    this.sampler = sampler;
-    return sampler;
   }
 
   private async drop(): Promise<void> {

@@ -155,6 +155,28 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
   const invalidQuery = (path: string, message: string) =>
     new SynclineError('SYNC_VALIDATION_FAILED', `invalid query parameter ${path}`, { details: [{ path, message }] });
 
+  /** PUT, PATCH and DELETE of one document: checked in full before anything is written. */
+  async function writeOne(
+    op: WriteOp['op'],
+    req: FastifyRequest<{ Params: Params; Querystring: Query }>,
+    reply: FastifyReply,
+  ) {
+    const c = collectionOf(req.params.collection);
+    checkId(c, req.params.id);
+    const ifMatch = parseIfMatch(req.headers['if-match']);
+    const wait = waitOf(req.query);
+    const { id } = req.params;
+    const [r] = await write(c, [
+      op === 'upsert'
+        ? { op, id, document: valid(c, req.body, 'full'), ifMatch }
+        : op === 'patch'
+          ? { op, id, patch: valid(c, req.body, 'patch'), ifMatch }
+          : { op, id, ifMatch },
+    ]);
+    await waitIfAsked(c, wait, [r!], reply);
+    return send(reply, r!.created ? 201 : 200, r!);
+  }
+
   const send = (reply: FastifyReply, status: number, r: WriteResult) =>
     reply
       .status(status)
@@ -198,16 +220,7 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
         headers: { type: 'object', properties: { 'if-match': { type: 'string' } } },
       },
     },
-    async (req, reply) => {
-      const c = collectionOf(req.params.collection);
-      checkId(c, req.params.id);
-      const ifMatch = parseIfMatch(req.headers['if-match']);
-      const wait = waitOf(req.query);
-      const document = valid(c, req.body, 'full');
-      const [r] = await write(c, [{ op: 'upsert', id: req.params.id, document, ifMatch }]);
-      await waitIfAsked(c, wait, [r!], reply);
-      return send(reply, r!.created ? 201 : 200, r!);
-    },
+    (req, reply) => writeOne('upsert', req, reply),
   );
 
   app.patch<{ Params: Params; Querystring: Query }>(
@@ -215,30 +228,13 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
     {
       schema: { summary: 'Merge fields into a document', params: docParams, querystring: waitQuery, body: anyDocument },
     },
-    async (req, reply) => {
-      const c = collectionOf(req.params.collection);
-      checkId(c, req.params.id);
-      const ifMatch = parseIfMatch(req.headers['if-match']);
-      const wait = waitOf(req.query);
-      const patch = valid(c, req.body, 'patch');
-      const [r] = await write(c, [{ op: 'patch', id: req.params.id, patch, ifMatch }]);
-      await waitIfAsked(c, wait, [r!], reply);
-      return send(reply, 200, r!);
-    },
+    (req, reply) => writeOne('patch', req, reply),
   );
 
   app.delete<{ Params: Params; Querystring: Query }>(
     '/v1/collections/:collection/documents/:id',
     { schema: { summary: 'Delete a document', params: docParams, querystring: waitQuery } },
-    async (req, reply) => {
-      const c = collectionOf(req.params.collection);
-      checkId(c, req.params.id);
-      const ifMatch = parseIfMatch(req.headers['if-match']);
-      const wait = waitOf(req.query);
-      const [r] = await write(c, [{ op: 'delete', id: req.params.id, ifMatch }]);
-      await waitIfAsked(c, wait, [r!], reply);
-      return send(reply, 200, r!);
-    },
+    (req, reply) => writeOne('delete', req, reply),
   );
 
   app.get<{ Params: Params }>(
