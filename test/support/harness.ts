@@ -57,10 +57,8 @@ export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Prom
     config: { SYNCLINE_RELAY_COMPRESSION: 'none', SYNCLINE_RELAY_ID: `${ns.name}-relay` },
   });
   relay.start();
-  const app = await buildTestApp(ns, declaration, {
-    afterCommit: () => relay.wake(),
-    index: new PipelineIndexWaiter({ es, pool: ns.pool, kafka: ns.kafka, sinkGroup: `${ns.groupPrefix}sink` }),
-  });
+  const index = new PipelineIndexWaiter({ es, pool: ns.pool, kafka: ns.kafka, sinkGroup: `${ns.groupPrefix}sink` });
+  const app = await buildTestApp(ns, declaration, { afterCommit: () => relay.wake(), index });
   const sinkEnv = {
     ...serviceEnv(ns, path),
     SYNCLINE_SINK_MAX_DOCS: '200',
@@ -82,6 +80,7 @@ export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Prom
     async close() {
       await Promise.all(sinks.map((s) => s.kill('SIGKILL')));
       await app.close();
+      await index.close();
       await relay.stop();
       await es.close();
     },

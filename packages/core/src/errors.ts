@@ -14,6 +14,7 @@ export const ERROR_CATALOG = {
   SYNC_UNKNOWN_COLLECTION: { status: 404, retriable: false },
   SYNC_NOT_FOUND: { status: 404, retriable: false },
   SYNC_ROUTE_NOT_FOUND: { status: 404, retriable: false },
+  SYNC_REQUEST_TIMEOUT: { status: 408, retriable: true },
   SYNC_VERSION_MISMATCH: { status: 412, retriable: false },
   SYNC_PAYLOAD_TOO_LARGE: { status: 413, retriable: false },
   SYNC_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false },

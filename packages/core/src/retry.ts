@@ -49,6 +49,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
       const delay = backoffDelay(attempt, options.backoff);
       options.onRetry?.(known, attempt, delay);
       await (options.wait ?? ((ms) => sleep(ms, options.signal)))(delay);
+      if (options.signal?.aborted) throw known;
     }
   }
 }

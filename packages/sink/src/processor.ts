@@ -156,7 +156,7 @@ export class SinkProcessor {
           },
           {
             backoff,
-            classifiers: [classifyKafkaError],
+            classifiers: [(err) => classifyKafkaError(err, 'producer')],
             wait,
             onRetry: (err) => this.log.warn({ err: err.message }, 'dead-letter produce failed; retrying'),
           },

@@ -61,4 +61,16 @@ describe('values PostgreSQL refuses', () => {
     expect(await count('products')).toBe(0);
     expect(await count('syncline_outbox')).toBe(0);
   });
+
+  it('spends a bounded number of transactions naming them: a _bulk refused everywhere names none', async () => {
+    const operations = Array.from({ length: 100 }, (_, i) => ({
+      op: 'upsert',
+      id: `all-${i}`,
+      document: { name: 'b', price: 5000 },
+    }));
+    const res = await app.inject({ method: 'POST', url: '/v1/collections/products/_bulk', payload: { operations } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details).toEqual([{ path: 'operations', message: expect.any(String) }]);
+    expect(await count('products')).toBe(0);
+  });
 });

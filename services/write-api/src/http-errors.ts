@@ -70,13 +70,19 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: import('n
   const e =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? new SynclineError('SYNC_HEADERS_TOO_LARGE', 'the request line and headers are too large')
-      : new SynclineError('SYNC_BAD_REQUEST', 'the request is malformed');
-  // As Node does: nothing is written where a response was already started on this connection.
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new SynclineError('SYNC_REQUEST_TIMEOUT', 'the request did not arrive in time')
+        : new SynclineError('SYNC_BAD_REQUEST', 'the request is malformed');
+  // As Node does: nothing is written where a response was already started on this connection, and the
+  // connection is closed either way (never left half-open).
   const started = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
-  if (!socket.writable || started || err.code === 'ECONNRESET') return void socket.destroy();
-  const body = JSON.stringify(errorBody(e));
-  socket.end(
-    `HTTP/1.1 ${e.status} ${e.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  if (socket.writable && !started && err.code !== 'ECONNRESET') {
+    const body = JSON.stringify(errorBody(e));
+    const reason = { 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[e.status] ?? 'Bad Request';
+    socket.write(
+      `HTTP/1.1 ${e.status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroySoon();
 }

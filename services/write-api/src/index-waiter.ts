@@ -3,10 +3,10 @@
 // version or a newer one. A delete is there when the index has no version at or below it AND none is
 // on its way: "not found" alone would also be true of a document whose upsert is still in the
 // pipeline, and that upsert would appear after the answer. So for deletes the waiter first sees the
-// ids' events leave the outbox, then notes the end offsets of their partitions, and waits until the
+// events up to them leave the outbox, then notes the end offsets of their partitions, and waits until the
 // sink's consumer group has committed past them (it commits only what the index acknowledged).
 import type { Client } from '@elastic/elasticsearch';
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { sleep } from '@syncline/core';
 import { keyHash } from '@syncline/kafka';
@@ -22,6 +22,7 @@ export interface Change {
 export interface IndexWaiter {
   /** True once the index shows every change; false at the deadline (epoch ms). */
   waitIndexed(c: Collection, changes: Change[], deadline: number): Promise<boolean>;
+  close?(): Promise<void>;
 }
 
 const POLL_MS = 25;
@@ -45,7 +46,10 @@ export class PipelineIndexWaiter implements IndexWaiter {
     let pending = changes;
     for (;;) {
       // One multi-get per round for every change still waited for.
-      const { docs } = await this.es.mget({ index: c.index.alias, ids: pending.map((ch) => ch.id), _source: false });
+      const { docs } = await beforeDeadline(
+        this.es.mget({ index: c.index.alias, ids: pending.map((ch) => ch.id), _source: false }),
+        deadline,
+      );
       const version = new Map(docs.map((d) => [d._id, 'found' in d && d.found ? (d._version ?? 0) : null]));
       pending = pending.filter((ch) => {
         const v = version.get(ch.id) ?? null;
@@ -59,38 +63,65 @@ export class PipelineIndexWaiter implements IndexWaiter {
 
   /** Every event of these ids has been published, and the sink has settled their partitions past it. */
   private async settled(c: Collection, deletes: Change[], deadline: number): Promise<boolean> {
-    const ids = deletes.map((d) => d.id);
-    for (;;) {
-      const { rows } = await this.pool.query(
-        `select 1 from ${OUTBOX_TABLE} where collection = $1 and aggregate_id = any($2::text[]) limit 1`,
-        [c.name, ids],
+    // Every outbox row up to the newest committed now (these deletes' included) is gone once the smallest
+    // seq left is above it: both are primary-key lookups, however large a backlog is.
+    const seq = async (fn: 'min' | 'max') =>
+      Number(
+        (await this.pool.query(`select ${fn}(seq) as s from ${OUTBOX_TABLE}`)).rows[0].s ?? Number.POSITIVE_INFINITY,
       );
-      if (rows.length === 0) break;
+    const newest = await seq('max');
+    while (newest !== Number.POSITIVE_INFINITY && (await seq('min')) <= newest) {
       if (Date.now() > deadline) return false;
       await sleep(POLL_MS);
     }
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const ends = await admin.fetchTopicOffsets(c.topic);
-      const codec = new EventCodec(c);
-      const partitions = new Set(ids.map((id) => keyHash(codec.encodeKey(id)) % ends.length));
-      // Every relay batch is a Kafka transaction, and its commit marker takes the last offset: the sink,
-      // which commits after each record it settled, stands one short of the end once it read everything.
-      const target = new Map(
-        ends.filter((e) => partitions.has(e.partition)).map((e) => [e.partition, Number(e.high) - 1]),
+    const admin = await this.connectedAdmin(deadline);
+    const ends = await beforeDeadline(admin.fetchTopicOffsets(c.topic), deadline);
+    const codec = new EventCodec(c);
+    const partitions = new Set(deletes.map((d) => keyHash(codec.encodeKey(d.id)) % ends.length));
+    // Every relay batch is a Kafka transaction, and its commit marker takes the last offset: the sink,
+    // which commits after each record it settled, stands one short of the end once it read everything.
+    const target = new Map(
+      ends.filter((e) => partitions.has(e.partition)).map((e) => [e.partition, Number(e.high) - 1]),
+    );
+    for (;;) {
+      const [committed] = await beforeDeadline(
+        admin.fetchOffsets({ groupId: this.sinkGroup, topics: [c.topic] }),
+        deadline,
       );
-      for (;;) {
-        const [committed] = await admin.fetchOffsets({ groupId: this.sinkGroup, topics: [c.topic] });
-        const behind = (committed?.partitions ?? []).filter(
-          (p) => target.has(p.partition) && Number(p.offset) < target.get(p.partition)!,
-        );
-        if (committed && behind.length === 0 && committed.partitions.some((p) => target.has(p.partition))) return true;
-        if (Date.now() > deadline) return false;
-        await sleep(POLL_MS);
-      }
-    } finally {
-      await admin.disconnect();
+      const settled = [...target].every(
+        ([p, end]) => Number(committed?.partitions.find((x) => x.partition === p)?.offset ?? -1) >= end,
+      );
+      if (settled) return true;
+      if (Date.now() > deadline) return false;
+      await sleep(POLL_MS);
     }
   }
+
+  /** One admin client for every wait, connected on first use. */
+  private admin: Promise<Admin> | undefined;
+  private connectedAdmin(deadline: number): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      this.admin = admin.connect().then(() => admin);
+      this.admin.catch(() => {
+        this.admin = undefined;
+      });
+    }
+    return beforeDeadline(this.admin, deadline);
+  }
+
+  async close(): Promise<void> {
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.then((a) => a.disconnect()).catch(() => {});
+  }
+}
+
+/** The promise's value, or a rejection once the deadline passed. */
+function beforeDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the wait ran out')), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }

@@ -28,6 +28,7 @@ runService('write-api', async () => {
     relay = buildRelay({ pgUrl: config.SYNCLINE_PG_URL, kafka, declaration, log, registry, config });
     relay.start();
   }
+  const index = new PipelineIndexWaiter({ es, pool, kafka, sinkGroup: config.SYNCLINE_SINK_GROUP });
   const app = await buildApp({
     config,
     declaration,
@@ -35,7 +36,7 @@ runService('write-api', async () => {
     log,
     registry,
     afterCommit: () => relay?.wake(),
-    index: new PipelineIndexWaiter({ es, pool, kafka, sinkGroup: config.SYNCLINE_SINK_GROUP }),
+    index,
   });
   await listen(app, log, config.SYNCLINE_HTTP_HOST, config.SYNCLINE_HTTP_PORT);
   return {
@@ -43,6 +44,7 @@ runService('write-api', async () => {
     async stop() {
       await app.close();
       await relay?.stop();
+      await index.close();
       await pool.end();
       await es.close();
     },

@@ -78,6 +78,7 @@ parentPort!.on('message', async ({ id, limit, exclude }: ReadRequest) => {
     const old = client;
     client = undefined;
     await old?.end().catch(() => {});
-    parentPort!.postMessage({ id, error: (err as Error).message ?? String(err) } satisfies ReadResponse);
+    const { message, code } = err as { message?: string; code?: string };
+    parentPort!.postMessage({ id, error: message ?? String(err), code } satisfies ReadResponse);
   }
 });

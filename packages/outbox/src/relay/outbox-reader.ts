@@ -13,7 +13,8 @@ export interface ReadRequest {
   exclude: SeqRuns;
 }
 
-export type ReadResponse = { id: number; batch: PackedBatch } | { id: number; error: string };
+/** A failed read carries the driver's error code, so that it is classified like any PostgreSQL error. */
+export type ReadResponse = { id: number; batch: PackedBatch } | { id: number; error: string; code?: string | undefined };
 
 /** Which rows a relay reads: those of shard `index` of `count` (see relay-layout.ts). */
 export interface Shard {
@@ -58,7 +59,7 @@ export class OutboxReader implements BatchReader {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (!p) return;
-      if ('error' in m) p.reject(new Error(`reading the outbox failed: ${m.error}`));
+      if ('error' in m) p.reject(Object.assign(new Error(`reading the outbox failed: ${m.error}`), { code: m.code }));
       else {
         const { runs, events, maxRecordBytes } = m.batch;
         p.resolve({ runs, events, maxRecordBytes, topicMessages: unpack(m.batch) });

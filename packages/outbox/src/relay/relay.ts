@@ -216,7 +216,7 @@ export class OutboxRelay {
           },
           {
             backoff: PUBLISH_BACKOFF,
-            classifiers: [classifyPgError, classifyKafkaError],
+            classifiers: [classifyPgError, (err) => classifyKafkaError(err, 'producer')],
             signal,
             onRetry: (err, _attempt, delay) => failed(err, delay, true),
           },

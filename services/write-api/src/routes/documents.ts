@@ -32,6 +32,8 @@ export interface DocumentRoutesDeps {
 }
 
 type Params = { collection: string; id: string };
+/** The most rolled-back transactions spent on naming the operations PostgreSQL refuses in one _bulk. */
+const MAX_PROBES = 32;
 type Query = { wait?: string; timeout?: string };
 
 function parseIfMatch(header: string | string[] | undefined): number | undefined {
@@ -97,36 +99,43 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
     } catch (err) {
       const known = classifyPgError(err);
       if (!known || known.code !== 'SYNC_VALUE_REFUSED' || !paths) throw known ?? err;
-      const refused = await refusedOperations(c, ops, paths);
+      const refused = await refusedOperations(c, ops, paths, { probes: MAX_PROBES });
       throw new SynclineError('SYNC_VALUE_REFUSED', `${known.message}; nothing was written`, {
-        details: refused.map((path) => ({ path, message: 'PostgreSQL refused a value of this operation' })),
+        details: refused?.length
+          ? refused.map((path) => ({ path, message: 'PostgreSQL refused a value of this operation' }))
+          : [{ path: 'operations', message: 'PostgreSQL refused a value of these operations together' }],
       });
     }
     deps.afterCommit();
     return results;
   }
 
-  /** The operations PostgreSQL refuses, found by halves in transactions that are rolled back. */
-  async function refusedOperations(c: Collection, ops: WriteOp[], paths: string[]): Promise<string[]> {
+  /**
+   * The operations PostgreSQL refuses, found by halves in transactions that are rolled back; at most
+   * `budget.probes` of them (a bulk refused everywhere must not cost thousands), and undefined when the
+   * search ran out or met another failure (the answer then names no operation).
+   */
+  async function refusedOperations(
+    c: Collection,
+    ops: WriteOp[],
+    paths: string[],
+    budget: { probes: number },
+  ): Promise<string[] | undefined> {
+    if (budget.probes-- <= 0) return undefined;
     const ROLLBACK = new Error('rollback');
     const refused = await withTransaction(deps.pool, async (client) => {
       await deps.writer.apply(client, c.name, ops);
       throw ROLLBACK;
     }).then(
       () => false,
-      (err) => {
-        if (err === ROLLBACK) return false;
-        if (classifyPgError(err)?.code === 'SYNC_VALUE_REFUSED') return true;
-        throw err;
-      },
+      (err) => (err === ROLLBACK ? false : classifyPgError(err)?.code === 'SYNC_VALUE_REFUSED' ? true : undefined),
     );
-    if (!refused) return [];
+    if (refused !== true) return refused === false ? [] : undefined;
     if (ops.length === 1) return paths;
     const half = ops.length >> 1;
-    return [
-      ...(await refusedOperations(c, ops.slice(0, half), paths.slice(0, half))),
-      ...(await refusedOperations(c, ops.slice(half), paths.slice(half))),
-    ];
+    const first = await refusedOperations(c, ops.slice(0, half), paths.slice(0, half), budget);
+    const second = first && (await refusedOperations(c, ops.slice(half), paths.slice(half), budget));
+    return first && second && [...first, ...second];
   }
 
   /** The wait a write asks for, validated before anything is written: the timeout in ms, or undefined. */
@@ -144,7 +153,11 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
   }
 
   async function waitIfAsked(c: Collection, timeout: number | undefined, results: WriteResult[], reply: FastifyReply) {
-    if (timeout === undefined || (await deps.index!.waitIndexed(c, results, Date.now() + timeout))) return;
+    if (timeout === undefined) return;
+    // The write committed: a failure of the wait itself (the index or Kafka unreachable) is a wait that
+    // did not see it in time, never an error that would suggest the write failed.
+    const indexed = await deps.index!.waitIndexed(c, results, Date.now() + timeout).catch(() => false);
+    if (indexed) return;
     // The write committed: a single-document answer still carries its version.
     if (results.length === 1) reply.header('etag', `"${results[0]!.version}"`);
     throw new SynclineError('SYNC_WAIT_TIMEOUT', `committed, but not indexed within ${timeout} ms; it will be`, {
