@@ -48,6 +48,8 @@ export interface PackedBatch {
   events: number;
   /** The largest record (key and value) in bytes. */
   maxRecordBytes: number;
+  /** The commit time of the batch's oldest event (epoch ms; 0 when empty): what its latency metrics measure. */
+  oldestCommittedAt: number;
   bytes: ArrayBuffer;
   topics: PackedTopic[];
 }
@@ -118,7 +120,8 @@ export class BatchEncoder {
       offset = end;
     }
     const topics = [...groups.values()].map((g) => ({ ...g, layout: Int32Array.from(g.layout) }));
-    return { runs, events: rows.length, maxRecordBytes, bytes, topics };
+    const oldestCommittedAt = rows.reduce((m, r) => Math.min(m, r.committedAt), rows[0]?.committedAt ?? 0);
+    return { runs, events: rows.length, maxRecordBytes, oldestCommittedAt, bytes, topics };
   }
 }
 

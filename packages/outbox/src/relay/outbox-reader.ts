@@ -26,6 +26,8 @@ export interface EncodedBatch {
   runs: SeqRuns;
   events: number;
   maxRecordBytes: number;
+  /** Commit time of the oldest event, epoch ms (0 when empty). */
+  oldestCommittedAt: number;
   topicMessages: TopicMessages[];
 }
 
@@ -61,8 +63,8 @@ export class OutboxReader implements BatchReader {
       if (!p) return;
       if ('error' in m) p.reject(Object.assign(new Error(`reading the outbox failed: ${m.error}`), { code: m.code }));
       else {
-        const { runs, events, maxRecordBytes } = m.batch;
-        p.resolve({ runs, events, maxRecordBytes, topicMessages: unpack(m.batch) });
+        const { runs, events, maxRecordBytes, oldestCommittedAt } = m.batch;
+        p.resolve({ runs, events, maxRecordBytes, oldestCommittedAt, topicMessages: unpack(m.batch) });
       }
     });
     const fail = (err: Error) => {

@@ -58,6 +58,12 @@ export class OutboxRelay {
     this.metrics = {
       published: m.counter('syncline_relay_events_published_total', 'Events published to Kafka'),
       batches: m.histogram('syncline_relay_produce_seconds', 'Latency of one produce (transaction) to Kafka'),
+      // Stages of commit → indexed (the sink has the later ones), per batch, from its oldest event's commit.
+      commitToRead: m.histogram('syncline_relay_commit_to_read_seconds', 'From a commit to the relay reading its event'),
+      commitToPublished: m.histogram(
+        'syncline_relay_commit_to_published_seconds',
+        'From a commit to Kafka acknowledging its event (the transaction committed)',
+      ),
       failures: m.counter('syncline_relay_publish_failures_total', 'Failed publish attempts'),
       active: m.gauge('syncline_relay_active', '1 while this relay holds leadership'),
       backlog: m.gauge('syncline_outbox_backlog', 'Unpublished outbox events'),
@@ -183,6 +189,7 @@ export class OutboxRelay {
           return;
         }
         idle = IDLE_MIN_MS;
+        this.metrics.commitToRead.observe((Date.now() - batch.oldestCommittedAt) / 1000);
         ahead = read([...unremoved, ...batch.runs]);
         ahead.catch(() => {}); // observed when awaited
         // One Kafka transaction at a time: the previous batch is committed first. Its removal then runs
@@ -192,6 +199,7 @@ export class OutboxRelay {
         const end = this.metrics.batches.startTimer();
         const done = this.publisher.publish(batch.topicMessages, previousRemoved).then(() => {
           end();
+          this.metrics.commitToPublished.observe((Date.now() - batch.oldestCommittedAt) / 1000);
         });
         done.catch(() => {}); // observed by removeCommitted()
         inflight = { batch, done };
