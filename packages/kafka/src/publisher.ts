@@ -58,7 +58,10 @@ export class KafkaEventPublisher implements EventPublisher {
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: keyHashPartitioner,
-      retry: { retries: 5 },
+      // A transaction begun while the previous one is still completing on the broker is refused with
+      // CONCURRENT_TRANSACTIONS and retried: after 20 ms, not kafkajs's default 300 ms (measured at 500
+      // writes/s: produce p99 ≤ 0.25 s instead of ≤ 0.5 s, commit → indexed p99 ≤ 0.5 s instead of ≤ 1 s).
+      retry: { retries: 5, initialRetryTime: 20 },
     });
     await producer.connect();
     this.producer = producer;
