@@ -26,6 +26,8 @@ export interface IndexWaiter {
 }
 
 const POLL_MS = 25;
+/** From this many changes on, a wait follows the pipeline's offsets before it asks the index. */
+const LARGE = 100;
 
 export class PipelineIndexWaiter implements IndexWaiter {
   private readonly es: Client;
@@ -41,8 +43,11 @@ export class PipelineIndexWaiter implements IndexWaiter {
   }
 
   async waitIndexed(c: Collection, changes: Change[], deadline: number): Promise<boolean> {
+    // Deletes need it; a large batch saves the index thousands of ids per poll by waiting on cheap reads of
+    // the outbox and the group's offsets first, then checking the index once.
     const deletes = changes.filter((ch) => ch.op === 'DELETE');
-    if (deletes.length && !(await this.settled(c, deletes, deadline))) return false;
+    const viaOffsets = changes.length > LARGE ? changes : deletes;
+    if (viaOffsets.length && !(await this.settled(c, viaOffsets, deadline))) return false;
     let pending = changes;
     for (;;) {
       // One multi-get per round for every change still waited for.
@@ -62,7 +67,7 @@ export class PipelineIndexWaiter implements IndexWaiter {
   }
 
   /** Every event of these ids has been published, and the sink has settled their partitions past it. */
-  private async settled(c: Collection, deletes: Change[], deadline: number): Promise<boolean> {
+  private async settled(c: Collection, changes: Change[], deadline: number): Promise<boolean> {
     // Every outbox row up to the newest committed now (these deletes' included) is gone once the smallest
     // seq left is above it: both are primary-key lookups, however large a backlog is.
     const seq = async (fn: 'min' | 'max') =>
@@ -77,7 +82,7 @@ export class PipelineIndexWaiter implements IndexWaiter {
     const admin = await this.connectedAdmin(deadline);
     const ends = await beforeDeadline(admin.fetchTopicOffsets(c.topic), deadline);
     const codec = new EventCodec(c);
-    const partitions = new Set(deletes.map((d) => keyHash(codec.encodeKey(d.id)) % ends.length));
+    const partitions = new Set(changes.map((d) => keyHash(codec.encodeKey(d.id)) % ends.length));
     // Every relay batch is a Kafka transaction, and its commit marker takes the last offset: the sink,
     // which commits after each record it settled, stands one short of the end once it read everything.
     const target = new Map(
