@@ -14,7 +14,10 @@ const LOST_OWNERSHIP = new Set([
  * The catalog error for a kafkajs failure, or undefined when it is not one. Only a consumer can lose a
  * partition; to a producer the same errors (NOT_COORDINATOR, …) mean the cluster is moving: retry.
  */
-export function classifyKafkaError(err: unknown, role: 'consumer' | 'producer' = 'consumer'): SynclineError | undefined {
+export function classifyKafkaError(
+  err: unknown,
+  role: 'consumer' | 'producer' = 'consumer',
+): SynclineError | undefined {
   const e = err as { name?: unknown; type?: unknown; message?: unknown } | null;
   if (typeof e?.name !== 'string' || !e.name.startsWith('KafkaJS')) return undefined;
   if (role === 'consumer' && typeof e.type === 'string' && LOST_OWNERSHIP.has(e.type)) {

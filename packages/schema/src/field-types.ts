@@ -44,6 +44,13 @@ const unconverted = { fromRow: identity, toAvro: identity, fromAvro: identity };
 // cannot hold it). Other control characters are kept, identically, by all three.
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
+/** Why a string cannot be kept identically by every store, or undefined when it can (values and ids alike). */
+export function textRefusal(value: string): Refusal | undefined {
+  if (LONE_SURROGATE.test(value)) return new Refusal('must be valid Unicode (it holds a lone UTF-16 surrogate)');
+  if (value.includes('\u0000')) return new Refusal('must not contain the NUL character (U+0000)');
+  return undefined;
+}
+
 const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-](\d{2}):?(\d{2}))$/;
 /** The instants PostgreSQL, Avro (timestamp-millis) and Elasticsearch (ISO dates) all keep: years 1 to 9999, UTC. */
 const TIMESTAMP_MIN = -62135596800000; // 0001-01-01T00:00:00.000Z
@@ -89,8 +96,8 @@ export const FIELD_TYPES = {
     json: { type: 'string' },
     check: (value, f) => {
       if (typeof value !== 'string') return new Refusal('must be a string');
-      if (LONE_SURROGATE.test(value)) return new Refusal('must be valid Unicode (it holds a lone UTF-16 surrogate)');
-      if (value.includes('\u0000')) return new Refusal('must not contain the NUL character (U+0000)');
+      const refusal = textRefusal(value);
+      if (refusal) return refusal;
       if (f.maxLength !== undefined && [...value].length > f.maxLength) {
         return new Refusal(`must be at most ${f.maxLength} characters`);
       }

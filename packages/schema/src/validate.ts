@@ -4,7 +4,7 @@
 import type { ErrorDetail } from '@syncline/core';
 import type { Collection, FieldDeclaration } from './declaration.ts';
 import type { Document } from './avro.ts';
-import { FIELD_TYPES, Refusal, scalarOf } from './field-types.ts';
+import { Refusal, scalarOf, textRefusal } from './field-types.ts';
 
 export type ValidationResult = { ok: true; document: Document } | { ok: false; details: ErrorDetail[] };
 
@@ -57,13 +57,21 @@ export function validateDocument(collection: Collection, input: unknown, mode: '
 /** The longest id in UTF-8 bytes: Elasticsearch's limit for _id (PostgreSQL and Kafka keep longer ones). */
 export const MAX_ID_BYTES = 512;
 
-/** An id every store keeps as it is: a valid string (see FIELD_TYPES.string) of the collection's pattern, at most MAX_ID_BYTES. */
+const idPatterns = new Map<string, RegExp>();
+
+/** An id every store keeps as it is: a string textRefusal accepts, of the collection's pattern, at most MAX_ID_BYTES. */
+function idPattern(source: string): RegExp {
+  const re = idPatterns.get(source) ?? new RegExp(source);
+  idPatterns.set(source, re);
+  return re;
+}
+
 export function isValidId(collection: Collection, id: unknown): id is string {
   return (
     typeof id === 'string' &&
-    !(FIELD_TYPES.string.check(id, { type: 'string', required: true }) instanceof Refusal) &&
+    !textRefusal(id) &&
     Buffer.byteLength(id) <= MAX_ID_BYTES &&
-    new RegExp(collection.idPattern).test(id)
+    idPattern(collection.idPattern).test(id)
   );
 }
 

@@ -39,7 +39,10 @@ export function sinkMetrics(registry: Registry) {
     retries: m.counter('syncline_sink_retries_total', 'Transient failures retried', ['collection']),
     deadLetters: m.counter('syncline_sink_dead_letters_total', 'Events sent to the dead-letter topic', ['collection']),
     bulkSeconds: m.histogram('syncline_sink_bulk_seconds', 'Latency of one _bulk request'),
-    commitToFetched: m.histogram('syncline_sink_commit_to_fetched_seconds', 'From a commit to the sink decoding its event'),
+    commitToFetched: m.histogram(
+      'syncline_sink_commit_to_fetched_seconds',
+      'From a commit to the sink decoding its event',
+    ),
     commitToIndexed: m.histogram(
       'syncline_sink_commit_to_indexed_seconds',
       'From the PostgreSQL commit of a change to Elasticsearch acknowledging it',
@@ -83,11 +86,12 @@ export class SinkProcessor {
     const events: ChangeEvent[] = [];
     const sourceOf = new Map<ChangeEvent, KafkaMessage>();
     const letters: DeadLetter[] = [];
+    const fetchedAt = Date.now();
     for (const message of messages) {
       if (message.value === null) continue; // tombstone: only for compaction
       try {
         const event = this.codec.decode(message.value, message.headers?.[SCHEMA_HEADER]?.toString());
-        this.metrics.commitToFetched.observe((Date.now() - event.committedAt) / 1000);
+        this.metrics.commitToFetched.observe((fetchedAt - event.committedAt) / 1000);
         events.push(event);
         sourceOf.set(event, message);
       } catch (err) {

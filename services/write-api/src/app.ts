@@ -31,6 +31,7 @@ const OPEN_PATHS = ['/healthz', '/readyz', '/metrics', '/docs'];
 
 export async function buildApp(deps: WriteApiDeps): Promise<FastifyInstance> {
   const { config, log } = deps;
+  const onError = makeErrorHandler(log);
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -39,10 +40,10 @@ export async function buildApp(deps: WriteApiDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: MAX_ID_BYTES * 3 },
     return503OnClosing: true,
     // The framework's own refusals (bad URL, id too long, malformed request line) in the documented shape.
-    frameworkErrors: (err, req, reply) => makeErrorHandler(log)(err, req, reply),
+    frameworkErrors: onError,
     clientErrorHandler,
   });
-  app.setErrorHandler(makeErrorHandler(log));
+  app.setErrorHandler(onError);
   // Documents are JSON only: anything else is 415, not a string document. An empty body of a GET or
   // DELETE sent with a JSON content type is no body; of a write, it is malformed JSON.
   app.removeContentTypeParser(['text/plain', 'application/json']);

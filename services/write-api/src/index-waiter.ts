@@ -81,7 +81,7 @@ export class PipelineIndexWaiter implements IndexWaiter {
     }
     const admin = await this.connectedAdmin(deadline);
     const ends = await beforeDeadline(admin.fetchTopicOffsets(c.topic), deadline);
-    const codec = new EventCodec(c);
+    const codec = this.codec(c);
     const partitions = new Set(changes.map((d) => keyHash(codec.encodeKey(d.id)) % ends.length));
     // Every relay batch is a Kafka transaction, and its commit marker takes the last offset: the sink,
     // which commits after each record it settled, stands one short of the end once it read everything.
@@ -100,6 +100,13 @@ export class PipelineIndexWaiter implements IndexWaiter {
       if (Date.now() > deadline) return false;
       await sleep(POLL_MS);
     }
+  }
+
+  private readonly codecs = new Map<string, EventCodec>();
+  private codec(c: Collection): EventCodec {
+    const codec = this.codecs.get(c.name) ?? new EventCodec(c);
+    this.codecs.set(c.name, codec);
+    return codec;
   }
 
   /** One admin client for every wait, connected on first use. */

@@ -14,7 +14,9 @@ export interface ReadRequest {
 }
 
 /** A failed read carries the driver's error code, so that it is classified like any PostgreSQL error. */
-export type ReadResponse = { id: number; batch: PackedBatch } | { id: number; error: string; code?: string | undefined };
+export type ReadResponse =
+  | { id: number; batch: PackedBatch }
+  | { id: number; error: string; code?: string | undefined };
 
 /** Which rows a relay reads: those of shard `index` of `count` (see relay-layout.ts). */
 export interface Shard {

@@ -17,9 +17,16 @@ describe('relay batches', () => {
       read: async (limit: number, _exclude: SeqRuns): Promise<EncodedBatch> => {
         limits.push(limit);
         const size = sizes.shift();
-        if (size === undefined) return { runs: [], events: 0, maxRecordBytes: 0, oldestCommittedAt: 0, topicMessages: [] };
+        if (size === undefined)
+          return { runs: [], events: 0, maxRecordBytes: 0, oldestCommittedAt: 0, topicMessages: [] };
         seq += limit;
-        return { runs: [seq - limit + 1, seq], events: limit, maxRecordBytes: size, oldestCommittedAt: Date.now(), topicMessages: [] };
+        return {
+          runs: [seq - limit + 1, seq],
+          events: limit,
+          maxRecordBytes: size,
+          oldestCommittedAt: Date.now(),
+          topicMessages: [],
+        };
       },
       close: async () => {},
     };

@@ -59,7 +59,10 @@ export class OutboxRelay {
       published: m.counter('syncline_relay_events_published_total', 'Events published to Kafka'),
       batches: m.histogram('syncline_relay_produce_seconds', 'Latency of one produce (transaction) to Kafka'),
       // Stages of commit → indexed (the sink has the later ones), per batch, from its oldest event's commit.
-      commitToRead: m.histogram('syncline_relay_commit_to_read_seconds', 'From a commit to the relay reading its event'),
+      commitToRead: m.histogram(
+        'syncline_relay_commit_to_read_seconds',
+        'From a commit to the relay reading its event',
+      ),
       commitToPublished: m.histogram(
         'syncline_relay_commit_to_published_seconds',
         'From a commit to Kafka acknowledging its event (the transaction committed)',
