@@ -3,11 +3,10 @@
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
-import { collectionTopic, deadLetterTopic, ensureTopics } from '@syncline/kafka';
+import { collectionTopic, DLQ_HEADERS, deadLetterTopic, ensureTopics } from '@syncline/kafka';
 import { buildRelay, migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
 import { replayDeadLetters } from '@syncline/cli';
 import { buildSink, type Sink } from '@syncline/es-sink';
-import { DLQ_HEADERS } from '@syncline/sink';
 import { createNamespace, eventually, type Namespace, readTopic } from '@syncline/testkit';
 import { del, produceEvents, upsert } from './support/events.ts';
 import { namespacedDeclaration } from './support/namespaced.ts';

@@ -2,17 +2,18 @@
 import { Client as EsClient } from '@elastic/elasticsearch';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
-import { collectionTopic, ensureTopics } from '@syncline/kafka';
-import { buildRelay, migrate, type OutboxRelay } from '@syncline/outbox';
+import { ensureTopics, topicsOf } from '@syncline/kafka';
+import { buildRelay, enableCapture, migrate, type OutboxRelay } from '@syncline/outbox';
 import type { Collection, Declaration } from '@syncline/schema';
 import { type Namespace, type RunningService, spawnService } from '@syncline/testkit';
 import { buildApp, PipelineIndexWaiter } from '@syncline/write-api';
-import { namespacedDeclaration, serviceEnv } from './namespaced.ts';
+import { DEMO_SCHEMA_SQL, namespacedDeclaration, serviceEnv } from './namespaced.ts';
 
 export interface Harness {
   app: FastifyInstance;
   relay: OutboxRelay;
   collection: Collection;
+  declarationPath: string;
   sinkEnv: Record<string, string>;
   sinks: RunningService[];
   startSink(extraEnv?: Record<string, string>): Promise<RunningService>;
@@ -41,10 +42,18 @@ export function buildTestApp(
   });
 }
 
-export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Promise<Harness> {
-  const { declaration, path } = namespacedDeclaration(ns, partitions);
+/**
+ * capture: the demo application's own table (scripts/demo-schema.sql) with capture enabled, written
+ * by the API and by plain SQL alike; otherwise a table Syncline creates and only the API writes.
+ */
+export async function startHarness(ns: Namespace, { partitions = 6, capture = false } = {}): Promise<Harness> {
+  const { declaration, path } = namespacedDeclaration(ns, partitions, { capture });
   await migrate(ns.pool, declaration);
-  await ensureTopics(ns.kafka, declaration.collections.map(collectionTopic));
+  if (capture) {
+    await ns.pool.query(DEMO_SCHEMA_SQL);
+    await enableCapture(ns.pool, declaration.collections[0]!);
+  }
+  await ensureTopics(ns.kafka, topicsOf(declaration.collections));
   const log = createLogger('harness', 'silent');
   const registry = createMetricsRegistry('harness', false);
   const es = new EsClient({ node: ns.services.esUrl });
@@ -70,6 +79,7 @@ export async function startHarness(ns: Namespace, { partitions = 6 } = {}): Prom
     app,
     relay,
     collection: declaration.collections[0]!,
+    declarationPath: path,
     sinkEnv,
     sinks,
     async startSink(extraEnv = {}) {

@@ -29,6 +29,8 @@ export const ERROR_CATALOG = {
   SYNC_PARTITION_LOST: { status: 409, retriable: false },
   SYNC_LOCKED: { status: 409, retriable: true },
   SYNC_USAGE: { status: 400, retriable: false },
+  SYNC_CAPTURE_REFUSED: { status: 500, retriable: false },
+  SYNC_CAPTURE_NOT_READY: { status: 500, retriable: false },
 } as const satisfies Record<string, { status: number; retriable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -10,4 +10,11 @@ export {
   type TopicMessages,
 } from './publisher.ts';
 export { readToEnd } from './read-to-end.ts';
-export { collectionTopic, deadLetterTopic, deadLetterTopicConfig, ensureTopics } from './topics.ts';
+export {
+  collectionTopic,
+  DLQ_HEADERS,
+  deadLetterTopic,
+  deadLetterTopicConfig,
+  ensureTopics,
+  topicsOf,
+} from './topics.ts';

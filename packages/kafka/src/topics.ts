@@ -5,6 +5,14 @@ import type { Collection } from '@syncline/schema';
 
 export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
 
+/** Headers a dead letter carries beside the original's (written by the sink, and by the relay for captured rows). */
+export const DLQ_HEADERS = {
+  errorType: 'syncline-dlq-error-type',
+  reason: 'syncline-dlq-reason',
+  source: 'syncline-dlq-source',
+  at: 'syncline-dlq-at',
+} as const;
+
 export function collectionTopic(c: Pick<Collection, 'topic' | 'partitions'>): ITopicConfig {
   return {
     topic: c.topic,
@@ -25,6 +33,10 @@ export function deadLetterTopicConfig(c: Pick<Collection, 'topic'>): ITopicConfi
     configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }],
   };
 }
+
+/** Every topic of the collections: each one's topic and its dead-letter topic. */
+export const topicsOf = (collections: Pick<Collection, 'topic' | 'partitions'>[]): ITopicConfig[] =>
+  collections.flatMap((c) => [collectionTopic(c), deadLetterTopicConfig(c)]);
 
 /** Creates the topics that do not exist yet. */
 export async function ensureTopics(kafka: Kafka, topics: ITopicConfig[]): Promise<void> {

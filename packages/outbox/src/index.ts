@@ -1,7 +1,15 @@
 // The transactional outbox. write/: recording changes in the caller's transaction. relay/: publishing
 // committed events to Kafka in commit order. db/: every table, migration and lock key.
+export {
+  type CaptureReport,
+  type CaptureStatus,
+  captureStatus,
+  disableCapture,
+  enableCapture,
+} from './db/capture.ts';
 export { classifyPgError } from './db/pg-errors.ts';
 export { migrate } from './db/migrations.ts';
+export { keyType } from './db/sql.ts';
 export {
   BACKFILL_TABLE,
   OUTBOX_TABLE,

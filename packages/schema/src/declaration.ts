@@ -21,6 +21,8 @@ const fieldSchema = z
     maxItems: z.number().int().positive().optional(),
     /** Strings only: how Elasticsearch indexes them. */
     search: z.enum(['text', 'keyword', 'text_keyword']).optional(),
+    /** The table's column that holds the field (default: the field's name). */
+    column: identifier.optional(),
   })
   .strict()
   .superRefine((field, ctx) => {
@@ -33,14 +35,28 @@ const fieldSchema = z
     }
   });
 
+/** Each key type's default id pattern: the one text form PostgreSQL prints for a key of that type. */
+export const KEY_TYPES = {
+  text: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$',
+  integer: '^(0|-?[1-9][0-9]{0,17})$',
+  uuid: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+} as const;
+export type KeyType = keyof typeof KEY_TYPES;
+
 const collectionSchema = z
   .object({
     name: identifier,
     table: identifier,
     primaryKey: identifier.default('id'),
+    /** The primary key column's type: text, integer (smallint, integer or bigint) or uuid. */
+    primaryKeyType: z.enum(Object.keys(KEY_TYPES) as [KeyType, ...KeyType[]]).default('text'),
+    /**
+     * true: the table is the application's; every committed change to it, from any client, is captured
+     * by triggers (`syncline capture enable`). false: Syncline creates the table and only its API writes it.
+     */
+    capture: z.boolean().default(false),
     idPattern: z
       .string()
-      .default('^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$')
       .refine((p) => {
         try {
           new RegExp(p);
@@ -48,7 +64,8 @@ const collectionSchema = z
         } catch {
           return false;
         }
-      }, 'must be a valid regular expression'),
+      }, 'must be a valid regular expression')
+      .optional(),
     topic: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be a valid Kafka topic name'),
     partitions: z.number().int().min(1).max(1000).default(6),
     index: z
@@ -63,12 +80,19 @@ const collectionSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    for (const reserved of [c.primaryKey, 'syncline_version']) {
-      if (reserved in c.fields) {
-        ctx.addIssue({ code: 'custom', path: ['fields', reserved], message: `${reserved} is reserved` });
+    const columns = new Set<string>();
+    for (const [name, f] of Object.entries(c.fields)) {
+      const column = f.column ?? name;
+      for (const reserved of [c.primaryKey, 'syncline_version', 'syncline_key']) {
+        if (column === reserved || name === reserved) {
+          ctx.addIssue({ code: 'custom', path: ['fields', name], message: `${reserved} is reserved` });
+        }
       }
+      if (columns.has(column)) ctx.addIssue({ code: 'custom', path: ['fields', name], message: 'duplicate column' });
+      columns.add(column);
     }
-  });
+  })
+  .transform((c) => ({ ...c, idPattern: c.idPattern ?? KEY_TYPES[c.primaryKeyType] }));
 
 const declarationSchema = z
   .object({ collections: z.array(collectionSchema).min(1) })
@@ -91,7 +115,7 @@ const declarationSchema = z
   });
 
 export type FieldDeclaration = z.infer<typeof fieldSchema>;
-export type Collection = z.infer<typeof collectionSchema>;
+export type Collection = z.output<typeof collectionSchema>;
 export type Declaration = z.infer<typeof declarationSchema>;
 
 export function parseDeclaration(input: unknown, source = 'declaration'): Declaration {
@@ -124,6 +148,10 @@ export function withNamespace(declaration: Declaration, ns: { topicPrefix: strin
     })),
   };
 }
+
+/** The table column of each declared field, in declaration order. */
+export const fieldColumns = (c: Collection): { name: string; column: string; field: FieldDeclaration }[] =>
+  Object.entries(c.fields).map(([name, field]) => ({ name, column: field.column ?? name, field }));
 
 export function findCollection(declaration: Declaration, name: string): Collection | undefined {
   return declaration.collections.find((c) => c.name === name);

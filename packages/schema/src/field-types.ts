@@ -29,6 +29,8 @@ export interface FieldType {
   check(value: unknown, field: FieldDeclaration): unknown;
   /** A value as node-postgres reads it, as the document shows it. */
   fromRow(value: unknown): unknown;
+  /** A value as PostgreSQL's to_jsonb prints it (a captured row image), as the API would take it. */
+  fromImage(value: unknown): unknown;
   /** A document value as the Avro value, and back. */
   toAvro(value: unknown): unknown;
   fromAvro(value: unknown): unknown;
@@ -37,7 +39,7 @@ export interface FieldType {
 /** The conversion of a face that has nothing to convert. */
 export const identity = (v: unknown): unknown => v;
 /** The faces of a type whose value is the same in a row, a document and Avro. */
-const unconverted = { fromRow: identity, toAvro: identity, fromAvro: identity };
+const unconverted = { fromRow: identity, fromImage: identity, toAvro: identity, fromAvro: identity };
 
 // A string every store keeps as it is: valid Unicode (a lone UTF-16 surrogate has no UTF-8 form, and
 // PostgreSQL, Avro and Elasticsearch would each replace it differently) without NUL (PostgreSQL text
@@ -123,6 +125,8 @@ export const FIELD_TYPES = {
     json: { type: 'number' },
     check: (value, f) => checkNumber(value, f, false),
     ...unconverted,
+    // A numeric column (a captured table's) comes as a string.
+    fromRow: Number,
   },
   boolean: {
     arrayItem: true,
@@ -146,6 +150,12 @@ export const FIELD_TYPES = {
         : new Refusal('must be an ISO-8601 timestamp with a zone, of a real date from year 1 to 9999 (UTC)');
     },
     fromRow: (v) => (v instanceof Date ? v : new Date(String(v))).toISOString(),
+    // to_jsonb prints microseconds, and no zone for timestamp without time zone (read as UTC): the
+    // document keeps milliseconds, which every store holds; the check then refuses what is not a date.
+    fromImage: (v) => {
+      const m = typeof v === 'string' ? /^([^.]*?)(?:\.(\d+))?(Z|[+-]\d\d(?::?\d\d)?)?$/.exec(v) : null;
+      return m ? `${m[1]}.${(m[2] ?? '').padEnd(3, '0').slice(0, 3)}${m[3] ?? 'Z'}` : v;
+    },
     toAvro: (v) => (typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : v),
     fromAvro: (v) => (typeof v === 'number' ? new Date(v).toISOString() : v),
   },

@@ -17,7 +17,10 @@ export {
   type Collection,
   type Declaration,
   type FieldDeclaration,
+  fieldColumns,
   findCollection,
+  KEY_TYPES,
+  type KeyType,
   loadDeclaration,
   parseDeclaration,
   withNamespace,
@@ -36,4 +39,11 @@ export {
   scalarOf,
   searchMapping,
 } from './field-types.ts';
-export { isValidId, MAX_ID_BYTES, rowToDocument, type ValidationResult, validateDocument } from './validate.ts';
+export {
+  imageToDocument,
+  isValidId,
+  MAX_ID_BYTES,
+  rowToDocument,
+  type ValidationResult,
+  validateDocument,
+} from './validate.ts';

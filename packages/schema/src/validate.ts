@@ -2,7 +2,7 @@
 // guards the HTTP API and the embedding API, so every document in the outbox has one shape:
 // every declared field present (null when unset), timestamps as ISO-8601 UTC with milliseconds.
 import type { ErrorDetail } from '@syncline/core';
-import type { Collection, FieldDeclaration } from './declaration.ts';
+import { type Collection, type FieldDeclaration, fieldColumns } from './declaration.ts';
 import type { Document } from './avro.ts';
 import { Refusal, scalarOf, textRefusal } from './field-types.ts';
 
@@ -78,12 +78,37 @@ export function isValidId(collection: Collection, id: unknown): id is string {
 /** A PostgreSQL row (as node-postgres returns it) as the document the API and the events show. */
 export function rowToDocument(collection: Collection, row: Record<string, unknown>): Document {
   const doc: Document = {};
-  for (const [name, field] of Object.entries(collection.fields)) {
-    const v = row[name];
+  for (const { name, column, field } of fieldColumns(collection)) {
+    const v = row[column];
     const { fromRow } = scalarOf(field);
     if (v === null || v === undefined) doc[name] = null;
     else if (field.type === 'array') doc[name] = (v as unknown[]).map((item) => (item === null ? null : fromRow(item)));
     else doc[name] = fromRow(v);
   }
   return doc;
+}
+
+/**
+ * A captured row image (the row as PostgreSQL's to_jsonb renders it) as a validated document: the
+ * declared columns mapped to their fields and checked like a write to the API. A declared column
+ * missing from the image (renamed or dropped since capture was enabled) is a refusal that says so.
+ */
+export function imageToDocument(collection: Collection, image: Record<string, unknown>): ValidationResult {
+  const input: Record<string, unknown> = {};
+  const missing: ErrorDetail[] = [];
+  for (const { name, column, field } of fieldColumns(collection)) {
+    if (!Object.hasOwn(image, column)) {
+      missing.push({
+        path: name,
+        message: `column ${collection.table}.${column} is gone (renamed or dropped): declare the field's column, then run syncline capture enable ${collection.name} and syncline reconcile ${collection.name} --repair`,
+      });
+      continue;
+    }
+    const v = image[column];
+    const { fromImage } = scalarOf(field);
+    input[name] =
+      v === null ? null : Array.isArray(v) ? v.map((item) => (item === null ? null : fromImage(item))) : fromImage(v);
+  }
+  if (missing.length) return { ok: false, details: missing };
+  return validateDocument(collection, input, 'full');
 }

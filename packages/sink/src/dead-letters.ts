@@ -2,14 +2,7 @@
 // collection's dead-letter topic with the original key, value and headers plus the reason, before
 // the source offset is committed. Inspect with `syncline dlq list`, replay with `dlq replay`.
 import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { deadLetterTopic } from '@syncline/kafka';
-
-export const DLQ_HEADERS = {
-  errorType: 'syncline-dlq-error-type',
-  reason: 'syncline-dlq-reason',
-  source: 'syncline-dlq-source',
-  at: 'syncline-dlq-at',
-} as const;
+import { DLQ_HEADERS, deadLetterTopic } from '@syncline/kafka';
 
 export interface DeadLetter {
   topic: string;

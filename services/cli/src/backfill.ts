@@ -2,7 +2,7 @@
 // order hold exactly as for live writes), in keyset-paginated chunks. Resumable: progress is kept
 // in syncline_backfill and a restarted backfill continues after the last chunk it committed.
 import type pg from 'pg';
-import { BACKFILL_TABLE, OutboxWriter, withOperationLock, withTransaction } from '@syncline/outbox';
+import { BACKFILL_TABLE, keyType, OutboxWriter, withOperationLock, withTransaction } from '@syncline/outbox';
 import type { Collection, Declaration } from '@syncline/schema';
 
 export interface BackfillOptions {
@@ -41,7 +41,7 @@ export async function backfill(pool: pg.Pool, declaration: Declaration, c: Colle
     for (;;) {
       if (options.maxChunks !== undefined && chunks >= options.maxChunks) return { emitted, total, finished: false };
       const { rows } = await pool.query<{ id: string }>(
-        `select "${c.primaryKey}" as id from "${c.table}" where $1::text is null or "${c.primaryKey}" > $1 order by "${c.primaryKey}" limit $2`,
+        `select "${c.primaryKey}"::text as id from "${c.table}" where $1::text is null or "${c.primaryKey}" > $1::text::${keyType(c)} order by "${c.primaryKey}" limit $2`,
         [last, chunk],
       );
       if (rows.length === 0) break;

@@ -2,9 +2,8 @@
 // each dead-lettered id's current PostgreSQL row is re-emitted with a new version, so a replay can
 // never put an older state back on top of a newer one in the compacted topic (guarantee 3).
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { deadLetterTopic, readToEnd } from '@syncline/kafka';
+import { DLQ_HEADERS, deadLetterTopic, readToEnd } from '@syncline/kafka';
 import type pg from 'pg';
-import { DLQ_HEADERS } from '@syncline/sink';
 import { type OutboxWriter, withTransaction } from '@syncline/outbox';
 import { type Collection, EventCodec } from '@syncline/schema';
 

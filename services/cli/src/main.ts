@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isSynclineError, SynclineError } from '@syncline/core';
-import { OutboxWriter } from '@syncline/outbox';
+import { captureStatus, disableCapture, enableCapture, OutboxWriter } from '@syncline/outbox';
 import { backfill } from './backfill.ts';
 import { createContext, progress } from './context.ts';
 import { listDeadLetters, replayDeadLetters } from './dlq.ts';
@@ -19,6 +19,9 @@ const HELP: Record<string, string> = {
 commands:
   status                        per collection: rows, outbox backlog, topic, lag, index, dead letters
   reindex <collection>          rebuild the index from the compacted topic; swap the alias (zero downtime)
+  capture enable|disable|status <collection>
+                                attach capture to the collection's own table (every committed change,
+                                from any client), detach it, or check it; prints what it installed
   backfill <collection>         publish every existing row through the outbox (resumable)
   reconcile <collection>        report drift between PostgreSQL and Elasticsearch; --repair fixes it
   reconcile-service             reconcile every collection every --interval seconds; drift as metrics
@@ -34,6 +37,7 @@ exit codes: 0 ok, 1 failed, 2 usage, 3 locked by another run, 4 drift found (rec
   backfill: 'usage: syncline backfill <collection> [--chunk N (default 1000)] [--rate ROWS_PER_SECOND] [--json]',
   reconcile: 'usage: syncline reconcile <collection> [--repair] [--report FILE.json] [--json]',
   dlq: 'usage: syncline dlq list|replay <collection> [--json]',
+  capture: 'usage: syncline capture enable|disable|status <collection> [--json]',
   'reconcile-service':
     'usage: syncline reconcile-service [--interval SECONDS (default 300)] [--repair] [--port N (default 8083)]\n' +
     'serves /healthz and /metrics (syncline_reconcile_drift{collection,kind}) on 127.0.0.1 (SYNCLINE_HTTP_HOST)',
@@ -97,6 +101,31 @@ async function run(argv: string[]): Promise<number> {
         });
         out(
           `${r.collection}: ${r.resumed ? 'resumed and ' : ''}rebuilt ${r.to} from ${r.events} events (${r.documents} documents); alias ${c.index.alias} -> ${r.to}${r.from ? ` (was ${r.from}, retired)` : ''}${r.deleted.length ? `; deleted ${r.deleted.join(', ')}` : ''}`,
+          r,
+        );
+        return EXIT.ok;
+      }
+      case 'capture': {
+        const [action, name] = rest;
+        const c = ctx.collection(name);
+        if (action === 'status') {
+          const client = await ctx.pool.connect();
+          const s = await captureStatus(client, c).finally(() => client.release());
+          out(
+            `${c.name}: capture of table ${s.table} is ${s.enabled ? 'enabled' : 'not enabled'}${s.problems.map((p) => `\n  problem: ${p}`).join('')}`,
+            s,
+          );
+          return s.enabled && s.problems.length === 0 ? EXIT.ok : EXIT.failed;
+        }
+        if (action !== 'enable' && action !== 'disable') throw new SynclineError('SYNC_USAGE', HELP.capture!);
+        await ctx.migrate();
+        const r = action === 'enable' ? await enableCapture(ctx.pool, c) : await disableCapture(ctx.pool, c);
+        out(
+          [
+            `${c.name}: capture ${action === 'enable' ? 'enabled on' : 'disabled on'} table ${r.table}`,
+            ...r.actions.map((a) => `  ${a}`),
+            ...r.notes.map((n) => `  note: ${n}`),
+          ].join('\n'),
           r,
         );
         return EXIT.ok;

@@ -50,7 +50,7 @@ async function* pgRows(pool: pg.Pool, c: Collection): AsyncGenerator<Item> {
   try {
     await client.query('begin isolation level repeatable read read only');
     await client.query(
-      `declare syncline_reconcile cursor for select * from "${c.table}" order by "${c.primaryKey}" collate "C"`,
+      `declare syncline_reconcile cursor for select * from "${c.table}" order by "${c.primaryKey}"${c.primaryKeyType === 'text' ? '' : '::text'} collate "C"`,
     );
     for (;;) {
       const { rows } = await client.query<Record<string, unknown>>(`fetch ${PAGE} from syncline_reconcile`);
@@ -111,9 +111,10 @@ export async function reconcile(
   const unsorted: Item[] = [];
   const left = pgRows(pool, c);
   const right = esDocs(es, c, unsorted);
+  // A captured table stores no versions (they live in the events): its documents are compared by content.
   const compare = (p: Item, e: Item) => {
-    if (e.version < p.version) report.stale.push(p.id);
-    else if (e.version > p.version) report.ahead.push(p.id);
+    if (!c.capture && e.version < p.version) report.stale.push(p.id);
+    else if (!c.capture && e.version > p.version) report.ahead.push(p.id);
     else if (canonical(e.doc) !== canonical(p.doc)) report.diverged.push(p.id);
   };
   try {

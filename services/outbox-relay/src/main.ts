@@ -2,7 +2,7 @@
 // Runs the outbox relay as its own process, with /healthz, /readyz (200 only while active) and /metrics.
 import pg from 'pg';
 import { createLogger, createMetricsRegistry, runService, startOpsServer } from '@syncline/core';
-import { collectionTopic, createKafka, ensureTopics } from '@syncline/kafka';
+import { createKafka, ensureTopics, topicsOf } from '@syncline/kafka';
 import { buildRelay, claimRelayLayout, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
 import { loadConfig } from './config.ts';
@@ -23,7 +23,7 @@ runService('outbox-relay', async () => {
   await migrate(pool, declaration);
   await claimRelayLayout(pool, config.SYNCLINE_RELAY_SHARDS).finally(() => pool.end());
   const kafka = createKafka({ clientId: 'syncline-relay', brokers: config.SYNCLINE_KAFKA_BROKERS });
-  await ensureTopics(kafka, declaration.collections.map(collectionTopic));
+  await ensureTopics(kafka, topicsOf(declaration.collections));
   const relay = buildRelay({
     pgUrl: config.SYNCLINE_PG_URL,
     kafka,

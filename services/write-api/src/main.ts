@@ -4,8 +4,8 @@
 import { Client as EsClient } from '@elastic/elasticsearch';
 import pg from 'pg';
 import { createLogger, createMetricsRegistry, listen, runService } from '@syncline/core';
-import { collectionTopic, createKafka, ensureTopics } from '@syncline/kafka';
-import { buildRelay, claimRelayLayout, migrate } from '@syncline/outbox';
+import { createKafka, ensureTopics, topicsOf } from '@syncline/kafka';
+import { buildRelay, captureStatus, claimRelayLayout, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -18,13 +18,23 @@ runService('write-api', async () => {
   const registry = createMetricsRegistry('write-api');
   const pool = new pg.Pool({ connectionString: config.SYNCLINE_PG_URL, max: config.SYNCLINE_PG_POOL_SIZE });
   await migrate(pool, declaration);
+  // A captured collection's writes are refused (SYNC_CAPTURE_NOT_READY) until capture is enabled: say so now.
+  for (const c of declaration.collections.filter((c) => c.capture)) {
+    const client = await pool.connect();
+    const s = await captureStatus(client, c).finally(() => client.release());
+    if (s.problems.length)
+      log.warn(
+        { collection: c.name, problems: s.problems },
+        `capture of ${c.table} is not ready: run syncline capture enable ${c.name}`,
+      );
+  }
   const es = new EsClient({ node: config.SYNCLINE_ES_URL });
 
   const kafka = createKafka({ clientId: 'syncline-write-api', brokers: config.SYNCLINE_KAFKA_BROKERS });
   let relay: ReturnType<typeof buildRelay> | undefined;
   if (config.SYNCLINE_EMBEDDED_RELAY) {
     await claimRelayLayout(pool, 1);
-    await ensureTopics(kafka, declaration.collections.map(collectionTopic));
+    await ensureTopics(kafka, topicsOf(declaration.collections));
     relay = buildRelay({ pgUrl: config.SYNCLINE_PG_URL, kafka, declaration, log, registry, config });
     relay.start();
   }

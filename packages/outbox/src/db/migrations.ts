@@ -2,11 +2,12 @@
 // relay layout, the operations' state (backfill, reindex) and one table per collection. New fields in
 // the declaration become new nullable columns; nothing is ever dropped here.
 import type pg from 'pg';
-import { type Declaration, pgColumnType } from '@syncline/schema';
+import { type Declaration, fieldColumns, pgColumnType } from '@syncline/schema';
 import { withTransaction } from '../write/transaction.ts';
 import { createTableSql } from './sql.ts';
 import {
   BACKFILL_TABLE,
+  CAPTURE_TABLE,
   MIGRATION_LOCK_KEY,
   OUTBOX_TABLE,
   q,
@@ -64,13 +65,17 @@ export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<
       started_at timestamptz not null default now())`);
     await client.query(`create table if not exists ${q(RETIRED_INDEX_TABLE)} (
       index text primary key, collection text not null, retired_at timestamptz not null default now())`);
-    for (const c of declaration.collections) {
+    await client.query(`create table if not exists ${q(CAPTURE_TABLE)} (
+      collection text primary key, table_name text not null, columns text[] not null,
+      enabled_at timestamptz not null default now())`);
+    // A captured table is the application's: capture (capture.ts) changes it, on request, never this.
+    for (const c of declaration.collections.filter((c) => !c.capture)) {
       await client.query(createTableSql(c));
       // Tables that predate Syncline get a version column (backfill gives every row a real version),
       // and fields new in the declaration get nullable columns.
       await addColumns(c.table, [
         [VERSION_COLUMN, 'bigint not null default 0'],
-        ...Object.entries(c.fields).map(([name, field]): [string, string] => [name, pgColumnType(field)]),
+        ...fieldColumns(c).map(({ column, field }): [string, string] => [column, pgColumnType(field)]),
       ]);
     }
   });

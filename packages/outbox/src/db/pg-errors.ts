@@ -5,6 +5,8 @@ import { SynclineError } from '@syncline/core';
 // (max_locks_per_transaction × max_connections entries) can run out under many large concurrent bulks.
 const OUT_OF_LOCK_SPACE = '53200';
 // Connection failures, administrator shutdown, crash recovery, too many connections.
+// Serialization failure, deadlock, lock_timeout: another transaction won; the same work may succeed now.
+const CONFLICT = new Set(['40001', '40P01', '55P03']);
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300']);
 
 /** The catalog error for a PostgreSQL failure, or undefined when it is not one Syncline knows. */
@@ -22,6 +24,11 @@ export function classifyPgError(err: unknown): SynclineError | undefined {
       'PostgreSQL ran out of lock space (max_locks_per_transaction); retry later or send smaller bulks',
       { cause: err },
     );
+  }
+  if (typeof code === 'string' && CONFLICT.has(code)) {
+    return new SynclineError('SYNC_LOCKED', `a concurrent transaction conflicted (SQLSTATE ${code}); retry`, {
+      cause: err,
+    });
   }
   if (typeof code === 'string' && UNAVAILABLE.has(code)) {
     return new SynclineError('SYNC_UNAVAILABLE', 'the database is unavailable; retry later', { cause: err });

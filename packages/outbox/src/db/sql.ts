@@ -1,19 +1,23 @@
 // SQL derived from a collection declaration. Identifiers come only from the validated declaration
 // (lower-case identifiers, see declaration.ts) and are quoted; values always travel as parameters.
-import { type Collection, type FieldDeclaration, pgColumnType } from '@syncline/schema';
+import { type Collection, type FieldDeclaration, fieldColumns, type KeyType, pgColumnType } from '@syncline/schema';
 import { documentLockKey, OUTBOX_TABLE, q, type Sql, VERSION_COLUMN, VERSION_SEQUENCE } from './tables.ts';
 
 /** True for the outbox rows of one relay shard (both given as SQL expressions): a document id's events all land in one. */
 export const shardFilterSql = (count: string, index: string): string =>
   `(hashtextextended(aggregate_id, 0) & 9223372036854775807) % ${count} = ${index}`;
 
+/** The PostgreSQL type of each kind of primary key; ids travel as text and are cast to it. */
+const KEY_PG_TYPES: Record<KeyType, string> = { text: 'text', integer: 'bigint', uuid: 'uuid' };
+export const keyType = (c: Collection): string => KEY_PG_TYPES[c.primaryKeyType];
+
 export function createTableSql(c: Collection): Sql {
-  const columns = Object.entries(c.fields).map(
-    ([name, f]) => `${q(name)} ${pgColumnType(f)}${f.required ? ' not null' : ''}`,
+  const columns = fieldColumns(c).map(
+    ({ column, field: f }) => `${q(column)} ${pgColumnType(f)}${f.required ? ' not null' : ''}`,
   );
   return {
     text: `create table if not exists ${q(c.table)} (
-  ${q(c.primaryKey)} text primary key,
+  ${q(c.primaryKey)} ${keyType(c)} primary key,
   ${columns.join(',\n  ')},
   ${q(VERSION_COLUMN)} bigint not null
 )`,
@@ -28,6 +32,12 @@ const lockIdsExpr = (collection: string, ids: string): string =>
 /** Locks the ids (sorted by the caller, so that two transactions over overlapping ids cannot deadlock). */
 export const lockIdsSql = (c: Collection, sortedIds: string[]): Sql => ({
   text: lockIdsExpr('$1', '$2'),
+  values: [c.name, sortedIds],
+});
+
+/** Tries the ids' advisory locks without waiting; `locked` is true when all of them were taken. */
+export const tryLockIdsSql = (c: Collection, sortedIds: string[]): Sql => ({
+  text: `select coalesce(bool_and(pg_try_advisory_xact_lock(${documentLockKey('$1', 'k')})), true) as locked from unnest($2::text[]) as u(k)`,
   values: [c.name, sortedIds],
 });
 
@@ -47,9 +57,11 @@ export const lockIdsSql = (c: Collection, sortedIds: string[]): Sql => ({
  * does not depend on but a read or a delete would.
  */
 export function writeChangesSql(c: Collection, lockIds: boolean): (values: unknown[]) => Sql {
-  const names = Object.keys(c.fields);
-  const fields = names.map(q);
+  const declared = fieldColumns(c);
+  const names = declared.map((d) => d.name);
+  const fields = declared.map((d) => q(d.column));
   const cols = [q(c.primaryKey), ...fields, q(VERSION_COLUMN)];
+  const key = keyType(c);
   const updates = [...fields, q(VERSION_COLUMN)].map((n) => `${n} = excluded.${n}`);
   const locks = lockIds ? `locks as materialized (${lockIdsExpr('$2', `$${8 + names.length}`)}), ` : '';
   // Array fields travel as text[] of array literals: a two-dimensional array would have to be rectangular.
@@ -66,13 +78,13 @@ export function writeChangesSql(c: Collection, lockIds: boolean): (values: unkno
     as r(id, op, o, n, ${aliases.join(', ')})
 ), up as (
   insert into ${q(c.table)} (${cols.join(', ')})
-  select i.id, ${values.join(', ')}, i.version
+  select i.id::${key}, ${values.join(', ')}, i.version
   from input i
   where i.op = 'UPSERT'
   on conflict (${q(c.primaryKey)}) do update set ${updates.join(', ')}
-  returning ${q(c.primaryKey)} as id, (xmax = 0) as created
+  returning ${q(c.primaryKey)}::text as id, (xmax = 0) as created
 ), del as (
-  delete from ${q(c.table)} t using input i where i.op = 'DELETE' and t.${q(c.primaryKey)} = i.id
+  delete from ${q(c.table)} t using input i where i.op = 'DELETE' and t.${q(c.primaryKey)} = i.id::${key}
 ), events as (
   insert into ${q(OUTBOX_TABLE)} (collection, aggregate_id, op, version, document, schema)
   select $2, i.id, i.op, i.version, case when i.n >= 0 then substring($3::bytea from i.o + 1 for i.n) end, $4
@@ -82,6 +94,60 @@ select i.id, i.version::text as version, coalesce(up.created, false) as created
 from input i left join up on up.id = i.id`;
   return (values) => ({ text, values });
 }
+
+/** The outbox's own sequence: a statement reads its last value before its triggers append events. */
+const OUTBOX_SEQ = `'${OUTBOX_TABLE}_seq_seq'::regclass`;
+
+/**
+ * A captured collection's write (capture.ts): the same input arrays as writeChangesSql without the
+ * document bytes ($1 ids, $2 ops, then one array per field), only the table's change — the
+ * triggers lock, version and append the events. Returns each id with whether an upsert created it,
+ * and `mark`, the outbox's last seq before the statement: its events are the ones after it.
+ */
+export function captureWriteSql(c: Collection): (values: unknown[]) => Sql {
+  const declared = fieldColumns(c);
+  const key = keyType(c);
+  const fields = declared.map((d) => q(d.column));
+  const paramType = (f: FieldDeclaration) => (f.type === 'array' ? 'text[]' : `${pgColumnType(f)}[]`);
+  const arrays = declared.map((d, k) => `$${3 + k}::${paramType(d.field)}`);
+  const values = declared.map((d, k) => (d.field.type === 'array' ? `i.f${k}::${pgColumnType(d.field)}` : `i.f${k}`));
+  const text = `with input as (
+  select * from unnest($1::text[], $2::text[], ${arrays.join(', ')}) as r(id, op, ${declared.map((_, k) => `f${k}`).join(', ')})
+), up as (
+  insert into ${q(c.table)} (${[q(c.primaryKey), ...fields].join(', ')})
+  select i.id::${key}, ${values.join(', ')} from input i where i.op = 'UPSERT' order by i.id
+  on conflict (${q(c.primaryKey)}) do update set ${fields.map((f) => `${f} = excluded.${f}`).join(', ')}
+  returning ${q(c.primaryKey)}::text as id, (xmax = 0) as created
+), del as (
+  delete from ${q(c.table)} t using input i where i.op = 'DELETE' and t.${q(c.primaryKey)} = i.id::${key}
+)
+select i.id, coalesce(up.created, false) as created, coalesce(pg_sequence_last_value(${OUTBOX_SEQ}), 0)::text as mark
+from input i left join up on up.id = i.id`;
+  return (values) => ({ text, values });
+}
+
+/** The newest event of each id a captured write appended (after `mark`, see captureWriteSql). */
+export const capturedEventsSql = (c: Collection, ids: string[], mark: string): Sql => ({
+  text: `select distinct on (aggregate_id) aggregate_id as id, version::text as version from ${q(OUTBOX_TABLE)}
+where seq > $1 and collection = $2 and aggregate_id = any($3::text[]) order by aggregate_id, seq desc`,
+  values: [mark, c.name, ids],
+});
+
+/**
+ * Re-emits the current rows of a captured collection (ids locked by the caller): each row present as
+ * its image, each one absent as a delete, with a new version — without touching the row, so neither
+ * the application's triggers nor capture's fire. Ids that no key of the table can equal are deletes.
+ */
+export const captureEmitSql = (c: Collection, ids: string[]): Sql => ({
+  text: `insert into ${q(OUTBOX_TABLE)} (collection, aggregate_id, op, version, payload)
+select $1, k, case when t.${q(c.primaryKey)} is null then 'DELETE' else 'UPSERT' end, nextval('${q(VERSION_SEQUENCE)}'),
+  case when t.${q(c.primaryKey)} is null then null else to_jsonb(t) end
+from unnest($2::text[]) as k
+left join ${q(c.table)} t on t.${q(c.primaryKey)} = case when k ~ $3 then k::${keyType(c)} end
+order by k
+returning aggregate_id as id, op, version::text as version`,
+  values: [c.name, ids, c.idPattern],
+});
 
 /** A PostgreSQL array literal of scalars, for one array field of one row. */
 export function arrayLiteral(values: readonly unknown[]): string {
@@ -95,10 +161,15 @@ export function arrayLiteral(values: readonly unknown[]): string {
   return `{${items.join(',')}}`;
 }
 
-export function selectRowsSql(c: Collection, ids: string[]): Sql {
-  const cols = [c.primaryKey, ...Object.keys(c.fields), VERSION_COLUMN].map(q);
+/** What the key column is read as: its text form, the document's id. */
+export const KEY_ALIAS = 'syncline_key';
+
+/** The declared columns of the rows with these ids (the key as text, as KEY_ALIAS), optionally locking them. */
+export function selectRowsSql(c: Collection, ids: string[], forUpdate = false): Sql {
+  const cols = [...fieldColumns(c).map((d) => d.column), ...(c.capture ? [] : [VERSION_COLUMN])].map(q);
   return {
-    text: `select ${cols.join(', ')} from ${q(c.table)} where ${q(c.primaryKey)} = any($1::text[])`,
+    text: `select ${q(c.primaryKey)}::text as ${KEY_ALIAS}, ${cols.join(', ')} from ${q(c.table)}
+where ${q(c.primaryKey)} = any($1::text[]::${keyType(c)}[])${forUpdate ? ` order by ${q(c.primaryKey)} for update` : ''}`,
     values: [ids],
   };
 }

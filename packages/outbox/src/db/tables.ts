@@ -12,6 +12,8 @@ export const RELAY_LAYOUT_TABLE = 'syncline_relay_layout';
 export const BACKFILL_TABLE = 'syncline_backfill';
 export const REINDEX_TABLE = 'syncline_reindex';
 export const RETIRED_INDEX_TABLE = 'syncline_retired_index';
+/** The collections whose tables are captured, with the columns capture needs (see capture.ts). */
+export const CAPTURE_TABLE = 'syncline_capture';
 
 export const q = (identifier: string): string => `"${identifier}"`;
 

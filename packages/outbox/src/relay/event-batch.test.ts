@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { EVENT_ID_HEADER, EventCodec, loadDeclaration, SCHEMA_HEADER } from '@syncline/schema';
 import { BatchEncoder, unpack } from './event-batch.ts';
 
-const declaration = loadDeclaration(new URL('../../../../syncline.collections.json', import.meta.url).pathname);
+// The demo's products as a table Syncline owns (this suite tests that mode; test/capture.test.ts the other).
+const declaration = {
+  collections: loadDeclaration(
+    new URL('../../../../syncline.collections.json', import.meta.url).pathname,
+  ).collections.map((c) => ({ ...c, capture: false })),
+};
 const products = declaration.collections[0]!;
 const document = {
   name: 'Kettle',
@@ -106,5 +111,51 @@ describe('packed outbox batches', () => {
         },
       ]),
     ).toThrow(/unknown collection 'nope'/);
+  });
+});
+
+describe('captured row images', () => {
+  const captured = { collections: [{ ...products, capture: true }] };
+  const image = (id: string, name: string) => ({
+    seq: 1,
+    collection: 'products',
+    aggregateId: id,
+    op: 'UPSERT' as const,
+    version: 5,
+    document: null,
+    schema: null,
+    payload: {
+      id,
+      name,
+      description: null,
+      price: 2.5,
+      tags: null,
+      in_stock: null,
+      updated_at: '2026-01-02T03:04:05.678901+00:00',
+      extra: 1,
+    },
+    committedAt: 3,
+  });
+
+  it('become events of the declared fields; what the declaration cannot carry becomes a dead letter with its reason', () => {
+    const packed = new BatchEncoder(captured).pack([image('ok', 'Lamp'), { ...image('bad', 'x'.repeat(201)), seq: 2 }]);
+    expect(packed.runs).toEqual([1, 2]);
+    const topics = unpack(packed);
+    const codec = new EventCodec(products);
+    const events = topics.find((t) => t.topic === products.topic)!.messages;
+    expect(codec.decode(events[0]!.value as Buffer).document).toEqual({
+      name: 'Lamp',
+      description: null,
+      price: 2.5,
+      tags: null,
+      in_stock: null,
+      updated_at: '2026-01-02T03:04:05.678Z',
+    });
+    const letters = topics.find((t) => t.topic === `${products.topic}.dlq`)!.messages;
+    expect(letters).toHaveLength(1);
+    expect(codec.decodeKey(letters[0]!.key as Buffer)).toBe('bad');
+    expect(letters[0]!.headers!['syncline-dlq-error-type']).toBe('SYNC_CAPTURE_REFUSED');
+    expect(letters[0]!.headers!['syncline-dlq-reason']).toMatch(/^name: must be at most 200 characters/);
+    expect(JSON.parse((letters[0]!.value as Buffer).toString())).toMatchObject({ id: 'bad', version: 5 });
   });
 });

@@ -2,8 +2,16 @@
 // the Avro change event, and a tombstone after each delete so compaction can forget the key.
 // A batch is packed into one transferable buffer so it can be built on a worker thread and handed
 // to the thread that talks to Kafka without copying each record.
-import { type Declaration, EVENT_ID_HEADER, EventCodec, historicSchemas, SCHEMA_HEADER } from '@syncline/schema';
-import { type HashedMessage, keyHash, type TopicMessages } from '@syncline/kafka';
+import {
+  type Collection,
+  type Declaration,
+  EVENT_ID_HEADER,
+  EventCodec,
+  historicSchemas,
+  imageToDocument,
+  SCHEMA_HEADER,
+} from '@syncline/schema';
+import { DLQ_HEADERS, deadLetterTopic, type HashedMessage, keyHash, type TopicMessages } from '@syncline/kafka';
 
 export interface OutboxRow {
   seq: number;
@@ -15,7 +23,10 @@ export interface OutboxRow {
   document: Uint8Array | null;
   /** Fingerprint of the value schema `document` was encoded with; null: the collection's current one. */
   schema: string | null;
-  /** Rows written before documents were stored encoded carry them as JSON instead. */
+  /**
+   * JSON instead of `document`: a captured collection's row image (its table's row as to_jsonb
+   * prints it), or the document of a row written before documents were stored encoded.
+   */
   payload?: Record<string, unknown> | null;
   /** Commit time, epoch milliseconds. */
   committedAt: number;
@@ -26,6 +37,8 @@ interface PackedTopic {
   /** The value schemas of the topic's records (usually one), referred to by index. */
   fingerprints: string[];
   eventIds: string[];
+  /** A dead-letter topic's records: why each one is there (parallel to eventIds). */
+  reasons?: string[];
   /**
    * Per record (LAYOUT ints): key offset, key length, value offset, value length (-1 for a
    * tombstone), key hash (partitioner.ts), index of its value schema in `fingerprints`.
@@ -54,12 +67,21 @@ export interface PackedBatch {
   topics: PackedTopic[];
 }
 
+/** The fingerprint slot of a dead letter made by the relay: its value is the JSON of the refused change. */
+const REFUSED_CHANGE = 'json';
+
+interface Entry {
+  collection: Collection;
+  codec: EventCodec;
+  topic: string;
+}
+
 export class BatchEncoder {
-  private readonly codecs = new Map<string, { codec: EventCodec; topic: string }>();
+  private readonly codecs = new Map<string, Entry>();
 
   constructor(declaration: Declaration) {
     for (const c of declaration.collections) {
-      this.codecs.set(c.name, { codec: new EventCodec(c, historicSchemas(c.name)), topic: c.topic });
+      this.codecs.set(c.name, { collection: c, codec: new EventCodec(c, historicSchemas(c.name)), topic: c.topic });
     }
   }
 
@@ -69,15 +91,13 @@ export class BatchEncoder {
   }
 
   pack(rows: OutboxRow[]): PackedBatch {
-    const groups = new Map<string, { topic: string; fingerprints: string[]; eventIds: string[]; layout: number[] }>();
+    const groups = new Map<
+      string,
+      { topic: string; fingerprints: string[]; eventIds: string[]; layout: number[]; reasons?: string[] }
+    >();
     const events = rows.map((row) => {
       const entry = this.codecs.get(row.collection);
       if (!entry) throw new Error(`outbox row ${row.seq} names unknown collection '${row.collection}'`);
-      let { document, schema } = row;
-      if (document === null && row.payload) {
-        document = entry.codec.encodeDocument(row.payload);
-        schema = null;
-      }
       const envelope = {
         collection: row.collection,
         id: row.aggregateId,
@@ -85,28 +105,65 @@ export class BatchEncoder {
         version: row.version,
         committedAt: row.committedAt,
       };
-      return { entry, envelope, document, schema: schema ?? entry.codec.fingerprint };
+      let { document, schema } = row;
+      let refused: { reason: string; value: Buffer } | undefined;
+      if (document === null && row.payload) {
+        schema = null;
+        if (!entry.collection.capture) document = entry.codec.encodeDocument(row.payload);
+        else {
+          // A captured row is checked like a write to the API; what the declaration cannot carry is
+          // dead-lettered with the reason (the application's transaction has long committed).
+          const checked = imageToDocument(entry.collection, row.payload);
+          if (checked.ok) document = entry.codec.encodeDocument(checked.document);
+          else {
+            const reason = checked.details.map((d) => `${d.path}: ${d.message}`).join('; ');
+            refused = { reason, value: Buffer.from(JSON.stringify({ ...envelope, row: row.payload })) };
+          }
+        }
+      }
+      return { entry, envelope, document, schema: schema ?? entry.codec.fingerprint, refused };
     });
     // Keys and values are written straight into the one buffer that is handed over.
-    const bytes = new ArrayBuffer(events.reduce((n, e) => n + e.entry.codec.eventSizeBound(e.envelope, e.document), 0));
+    const size = (e: (typeof events)[number]) =>
+      e.refused
+        ? e.entry.codec.eventSizeBound(e.envelope, null) + e.refused.value.length
+        : e.entry.codec.eventSizeBound(e.envelope, e.document);
+    const bytes = new ArrayBuffer(events.reduce((n, e) => n + size(e), 0));
     const buf = Buffer.from(bytes);
     const runs: SeqRuns = [];
     let offset = 0;
     let maxRecordBytes = 0;
-    for (let i = 0; i < events.length; i++) {
-      const { entry, envelope, document, schema } = events[i]!;
-      const { codec, topic } = entry;
-      const seq = rows[i]!.seq;
-      if (runs.length && runs[runs.length - 1] === seq - 1) runs[runs.length - 1] = seq;
-      else runs.push(seq, seq);
+    const groupOf = (topic: string) => {
       let group = groups.get(topic);
       if (!group) {
         group = { topic, fingerprints: [], eventIds: [], layout: [] };
         groups.set(topic, group);
       }
+      return group;
+    };
+    for (let i = 0; i < events.length; i++) {
+      const { entry, envelope, document, schema, refused } = events[i]!;
+      const { codec, topic } = entry;
+      const seq = rows[i]!.seq;
+      if (runs.length && runs[runs.length - 1] === seq - 1) runs[runs.length - 1] = seq;
+      else runs.push(seq, seq);
+      const eventId = `${envelope.collection}:${envelope.id}:${envelope.version}`;
+      if (refused) {
+        const group = groupOf(deadLetterTopic(topic));
+        const keyEnd = offset + codec.encodeKey(envelope.id).copy(buf, offset);
+        const end = keyEnd + refused.value.copy(buf, keyEnd);
+        if (!group.fingerprints.length) group.fingerprints.push(REFUSED_CHANGE);
+        group.layout.push(offset, keyEnd - offset, keyEnd, end - keyEnd, keyHash(buf.subarray(offset, keyEnd)), 0);
+        group.eventIds.push(eventId);
+        group.reasons ??= [];
+        group.reasons.push(refused.reason);
+        maxRecordBytes = Math.max(maxRecordBytes, end - offset);
+        offset = end;
+        continue;
+      }
+      const group = groupOf(topic);
       let schemaIndex = group.fingerprints.indexOf(schema);
       if (schemaIndex < 0) schemaIndex = group.fingerprints.push(schema) - 1;
-      const eventId = `${envelope.collection}:${envelope.id}:${envelope.version}`;
       const { keyEnd, end } = codec.writeEvent(buf, offset, envelope, document);
       const keyLength = keyEnd - offset;
       const hash = keyHash(buf.subarray(offset, keyEnd));
@@ -128,7 +185,7 @@ export class BatchEncoder {
 /** The Kafka records of a packed batch; keys and values are views into its buffer. */
 export function unpack(batch: PackedBatch): TopicMessages[] {
   const bytes = Buffer.from(batch.bytes);
-  return batch.topics.map(({ topic, fingerprints, eventIds, layout }) => {
+  return batch.topics.map(({ topic, fingerprints, eventIds, layout, reasons }) => {
     const messages: HashedMessage[] = new Array(eventIds.length);
     for (let i = 0; i < eventIds.length; i++) {
       const at = i * LAYOUT;
@@ -138,7 +195,16 @@ export function unpack(batch: PackedBatch): TopicMessages[] {
       messages[i] = {
         key: bytes.subarray(k, k + layout[at + 1]!),
         value: vLen < 0 ? null : bytes.subarray(v, v + vLen),
-        headers: { [SCHEMA_HEADER]: fingerprints[layout[at + 5]!]!, [EVENT_ID_HEADER]: eventIds[i]! },
+        headers: {
+          [SCHEMA_HEADER]: fingerprints[layout[at + 5]!]!,
+          [EVENT_ID_HEADER]: eventIds[i]!,
+          ...(reasons && {
+            [DLQ_HEADERS.errorType]: 'SYNC_CAPTURE_REFUSED',
+            [DLQ_HEADERS.reason]: reasons[i]!.slice(0, 4000),
+            [DLQ_HEADERS.source]: `outbox/${eventIds[i]}`,
+            [DLQ_HEADERS.at]: new Date().toISOString(),
+          }),
+        },
         keyHash: layout[at + 4]!,
       };
     }

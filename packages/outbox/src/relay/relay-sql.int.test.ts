@@ -6,7 +6,12 @@ import { createNamespace, type Namespace } from '@syncline/testkit';
 import { migrate } from '../db/migrations.ts';
 import { mergeRuns, readEventsSql, removeRunsSql, utcMillis } from './relay-sql.ts';
 
-const declaration = loadDeclaration(new URL('../../../../syncline.collections.json', import.meta.url).pathname);
+// The demo's products as a table Syncline owns (this suite tests that mode; test/capture.test.ts the other).
+const declaration = {
+  collections: loadDeclaration(
+    new URL('../../../../syncline.collections.json', import.meta.url).pathname,
+  ).collections.map((c) => ({ ...c, capture: false })),
+};
 
 describe('relay SQL', () => {
   let ns: Namespace;

@@ -7,7 +7,12 @@ import { migrate } from '../db/migrations.ts';
 import { withTransaction } from './transaction.ts';
 import { OutboxWriter } from './writer.ts';
 
-const declaration = loadDeclaration(new URL('../../../../syncline.collections.json', import.meta.url).pathname);
+// The demo's products as a table Syncline owns (this suite tests that mode; test/capture.test.ts the other).
+const declaration = {
+  collections: loadDeclaration(
+    new URL('../../../../syncline.collections.json', import.meta.url).pathname,
+  ).collections.map((c) => ({ ...c, capture: false })),
+};
 const products = declaration.collections[0]!;
 
 describe('outbox writer', () => {

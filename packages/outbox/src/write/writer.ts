@@ -3,7 +3,7 @@
 // before the version is drawn from the sequence, so versions of one id increase in commit order.
 // Used by the write service and by applications that embed Syncline in their own transactions.
 import type pg from 'pg';
-import { SynclineError } from '@syncline/core';
+import { backoffDelay, SynclineError, sleep } from '@syncline/core';
 import {
   type Collection,
   type Declaration,
@@ -12,7 +12,17 @@ import {
   findCollection,
   rowToDocument,
 } from '@syncline/schema';
-import { arrayLiteral, lockIdsSql, selectRowsSql, writeChangesSql } from '../db/sql.ts';
+import {
+  arrayLiteral,
+  captureEmitSql,
+  capturedEventsSql,
+  captureWriteSql,
+  KEY_ALIAS,
+  lockIdsSql,
+  selectRowsSql,
+  tryLockIdsSql,
+  writeChangesSql,
+} from '../db/sql.ts';
 import { type Sql, VERSION_COLUMN } from '../db/tables.ts';
 
 export type WriteOp =
@@ -58,12 +68,33 @@ export class OutboxWriter {
       seen.add(o.id);
     });
     const ids = [...seen].sort();
+    // A captured table's triggers take the locks after the rows' own: taking them first here could
+    // deadlock with a direct write. Its rows are locked (FOR UPDATE) when they are read instead.
+    if (c.capture) {
+      if (ops.some((o) => o.ifMatch !== undefined)) {
+        throw new SynclineError(
+          'SYNC_INVALID_PRECONDITION',
+          `If-Match is not available on ${c.name}: a captured table stores no version (any client may write it)`,
+        );
+      }
+      const needsRow = ops.some((o) => o.op !== 'upsert' || o.ifMatch !== undefined);
+      const current = needsRow ? await this.read(client, c, ids, true) : new Map<string, Record<string, unknown>>();
+      const results = this.plan(c, ops, current);
+      await this.writeCaptured(client, c, results);
+      return results;
+    }
     // Plain upserts need nothing from the current row: the write statement takes the locks itself (one
     // round trip). Patches, deletes and If-Match read the row, in a statement after the locks.
     const needsRow = ops.some((o) => o.op !== 'upsert' || o.ifMatch !== undefined);
     if (needsRow) await this.lock(client, c, ids);
     const current = needsRow ? await this.read(client, c, ids) : new Map<string, Record<string, unknown>>();
+    const results = this.plan(c, ops, current);
+    await this.write(client, c, results, needsRow ? undefined : ids);
+    return results;
+  }
 
+  /** Checks If-Match and existence against the current rows; each op's result, version still 0. */
+  private plan(c: Collection, ops: WriteOp[], current: Map<string, Record<string, unknown>>): WriteResult[] {
     const results: WriteResult[] = [];
     ops.forEach((o) => {
       const row = current.get(o.id);
@@ -85,7 +116,6 @@ export class OutboxWriter {
         results.push({ id: o.id, op: 'UPSERT', version: 0, created: false, document });
       }
     });
-    await this.write(client, c, results, needsRow ? undefined : ids);
     return results;
   }
 
@@ -96,6 +126,7 @@ export class OutboxWriter {
   async recordChange(client: pg.ClientBase, collectionName: string, ids: string[]): Promise<WriteResult[]> {
     const c = this.collection(collectionName);
     const sorted = [...new Set(ids)].sort();
+    if (c.capture) return this.reemitCaptured(client, c, sorted);
     await this.lock(client, c, sorted);
     const current = await this.read(client, c, sorted);
     const results: WriteResult[] = sorted.map((id) => {
@@ -108,14 +139,75 @@ export class OutboxWriter {
     return results;
   }
 
+  /**
+   * A captured collection's rows re-emitted (capture.ts): the ids' advisory locks, then each row read
+   * and appended as an event with a new version, the row untouched. Direct writers take a row's lock
+   * before its advisory lock, so this never waits for one: it tries all the locks and, when a writer
+   * holds one, lets go of all of them (a savepoint) and tries again shortly; it can never be in a
+   * deadlock with the application's transactions.
+   */
+  private async reemitCaptured(client: pg.ClientBase, c: Collection, ids: string[]): Promise<WriteResult[]> {
+    for (let attempt = 0; ; attempt++) {
+      await client.query('savepoint syncline_reemit');
+      const { rows } = await client.query<{ locked: boolean }>(tryLockIdsSql(c, ids));
+      if (rows[0]!.locked) break;
+      await client.query('rollback to savepoint syncline_reemit');
+      if (attempt >= 200) throw new SynclineError('SYNC_LOCKED', `writers kept ids of ${c.name} locked; retry`);
+      await sleep(backoffDelay(attempt, { initialMs: 5, maxMs: 200 }));
+    }
+    await client.query('release savepoint syncline_reemit');
+    const { rows } = await client.query<{ id: string; op: 'UPSERT' | 'DELETE'; version: string }>(
+      captureEmitSql(c, ids),
+    );
+    return rows.map((r) => ({ id: r.id, op: r.op, version: Number(r.version), created: false, document: null }));
+  }
+
   private async lock(client: pg.ClientBase, c: Collection, sortedIds: string[]): Promise<void> {
     await client.query(lockIdsSql(c, sortedIds));
   }
 
   /** Current rows, read in a statement after the lock (so with a snapshot that sees the last holder's commit). */
-  private async read(client: pg.ClientBase, c: Collection, ids: string[]) {
-    const { rows } = await client.query<Record<string, unknown>>(selectRowsSql(c, ids));
-    return new Map(rows.map((r) => [String(r[c.primaryKey]), r]));
+  private async read(client: pg.ClientBase, c: Collection, ids: string[], forUpdate = false) {
+    const { rows } = await client.query<Record<string, unknown>>(selectRowsSql(c, ids, forUpdate));
+    return new Map(rows.map((r) => [String(r[KEY_ALIAS]), r]));
+  }
+
+  /** A captured table's write: the table's change only; its triggers version it and append the events. */
+  private async writeCaptured(client: pg.ClientBase, c: Collection, results: WriteResult[]) {
+    let sql = this.writeSql.get(c.name);
+    if (!sql) {
+      sql = captureWriteSql(c);
+      this.writeSql.set(c.name, sql);
+    }
+    const { rows } = await client.query<{ id: string; created: boolean; mark: string }>(
+      sql([results.map((r) => r.id), results.map((r) => r.op), ...this.fieldArrays(c, results)]),
+    );
+    const ids = results.map((r) => r.id);
+    const events = await client.query<{ id: string; version: string }>(capturedEventsSql(c, ids, rows[0]!.mark));
+    const versions = new Map(events.rows.map((e) => [e.id, Number(e.version)]));
+    const created = new Map(rows.map((r) => [r.id, r.created]));
+    for (const r of results) {
+      const version = versions.get(r.id);
+      if (version === undefined) {
+        throw new SynclineError(
+          'SYNC_CAPTURE_NOT_READY',
+          `capture is not enabled on ${c.table}: run syncline capture enable ${c.name}`,
+        );
+      }
+      r.version = version;
+      r.created = created.get(r.id) ?? false;
+    }
+  }
+
+  /** One array per declared field over the results (array fields as array literals; deletes null). */
+  private fieldArrays(c: Collection, results: WriteResult[]): unknown[][] {
+    return Object.entries(c.fields).map(([name, field]) =>
+      results.map((r) => {
+        const v = r.document?.[name];
+        if (v === undefined || v === null) return null;
+        return field.type === 'array' ? arrayLiteral(v as unknown[]) : v;
+      }),
+    );
   }
 
   /**
@@ -151,14 +243,6 @@ export class OutboxWriter {
       lengths.push(bytes.length);
       offset += bytes.length;
     }
-    // One array per column (see writeChangesSql); deletes have nulls in every field.
-    const fields = Object.entries(c.fields).map(([name, field]) =>
-      results.map((r) => {
-        const v = r.document?.[name];
-        if (v === undefined || v === null) return null;
-        return field.type === 'array' ? arrayLiteral(v as unknown[]) : v;
-      }),
-    );
     const { rows } = await client.query<{ id: string; version: string; created: boolean }>(
       sql([
         results.map((r) => r.id),
@@ -168,7 +252,7 @@ export class OutboxWriter {
         results.map((r) => r.op),
         offsets,
         lengths,
-        ...fields,
+        ...this.fieldArrays(c, results),
         ...(lockIds ? [lockIds] : []),
       ]),
     );

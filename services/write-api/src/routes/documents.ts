@@ -262,6 +262,8 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
       );
       const row = rows[0];
       if (!row) throw new SynclineError('SYNC_NOT_FOUND', `no document '${req.params.id}' in '${c.name}'`);
+      // A captured table stores no version (it lives in the events): no ETag to offer.
+      if (c.capture) return reply.send({ id: req.params.id, document: rowToDocument(c, row) });
       const version = Number(row[VERSION_COLUMN]);
       return reply.header('etag', `"${version}"`).send({ id: req.params.id, version, document: rowToDocument(c, row) });
     },

@@ -1,0 +1,279 @@
+// Capture of the changes an application makes to its own table, whoever makes them: row triggers
+// record every committed INSERT, UPDATE, DELETE and TRUNCATE in the outbox inside the writer's own
+// transaction, so the event commits (or rolls back) with the change, and the relay publishes it like
+// any other. One version source per collection, whoever writes: the AFTER ROW trigger runs while the
+// writer holds the row's lock (or, for an insert, its key in the primary key index), takes the
+// document's advisory lock and only then draws the version from the version sequence, so versions
+// of one id increase in commit order. Re-emitting a row (backfill, repair, replay) takes the same
+// advisory lock and reads the row after it, without ever waiting for a row lock, so the two cannot
+// deadlock. The table itself is not changed: versions live in the events (and the index).
+// Everything is derived from the declaration; `syncline capture enable|disable|status` runs it.
+import type pg from 'pg';
+import { retry, SynclineError } from '@syncline/core';
+import { type Collection, fieldColumns } from '@syncline/schema';
+import { withTransaction } from '../write/transaction.ts';
+import { classifyPgError } from './pg-errors.ts';
+import { CAPTURE_TABLE, documentLockKey, OUTBOX_TABLE, q, VERSION_SEQUENCE } from './tables.ts';
+
+/** The names capture installs for a collection (functions in the current schema, triggers on the table). */
+export const captureNames = (c: Collection) => ({
+  changeFn: `syncline_capture_${c.name}`.slice(0, 63),
+  truncateFn: `syncline_capture_${c.name}_truncate`.slice(0, 63),
+  changeTrigger: 'syncline_capture',
+  truncateTrigger: 'syncline_capture_truncate',
+});
+
+/** A quoted identifier and a string literal for names that do not come from the declaration (the schema). */
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+const guardName = (schema: string) => `syncline_capture_guard_${schema}`.slice(0, 63);
+
+/** The statements that install capture on the collection's table (idempotent; one transaction). */
+function installSql(c: Collection, schema: string): string[] {
+  const n = captureNames(c);
+  const t = `${ident(schema)}.${q(c.table)}`;
+  const name = `'${c.name}'`;
+  const seq = `nextval('${ident(schema)}.${q(VERSION_SEQUENCE)}')`;
+  const outbox = `${ident(schema)}.${q(OUTBOX_TABLE)}`;
+  const key = (row: string) => `${row}.${q(c.primaryKey)}`;
+  const lock = (row: string) => `perform pg_advisory_xact_lock(${documentLockKey(name, `${key(row)}::text`)});`;
+  const fn = (fnName: string, body: string) =>
+    `create or replace function ${ident(schema)}.${q(fnName)}() returns trigger language plpgsql as $syncline$
+begin
+${body}
+end $syncline$`;
+  // ENABLE ALWAYS: the triggers also fire under session_replication_role = replica (logical
+  // replication apply, pg_restore --disable-triggers, some migration tools), which would otherwise
+  // change the table unseen.
+  const trigger = (trigName: string, when: string, fnName: string) => [
+    `drop trigger if exists ${q(trigName)} on ${t}`,
+    `create trigger ${q(trigName)} ${when} on ${t} ${when.includes('truncate') ? 'for each statement' : 'for each row'} execute function ${ident(schema)}.${q(fnName)}()`,
+    `alter table ${t} enable always trigger ${q(trigName)}`,
+  ];
+  return [
+    // The whole row as JSON, not a list of columns: a column renamed or dropped later never makes the
+    // application's statements fail here; the relay maps and checks the declared columns.
+    fn(
+      n.changeFn,
+      `  if TG_OP = 'DELETE' or (TG_OP = 'UPDATE' and ${key('OLD')} is distinct from ${key('NEW')}) then
+    ${lock('OLD')}
+    insert into ${outbox} (collection, aggregate_id, op, version) values (${name}, ${key('OLD')}::text, 'DELETE', ${seq});
+  end if;
+  if TG_OP <> 'DELETE' then
+    ${lock('NEW')}
+    insert into ${outbox} (collection, aggregate_id, op, version, payload)
+    values (${name}, ${key('NEW')}::text, 'UPSERT', ${seq}, to_jsonb(NEW));
+  end if;
+  return null;`,
+    ),
+    // TRUNCATE holds the table's exclusive lock, so no write of the table is in flight: every row
+    // becomes a delete, versioned after every change that committed before it.
+    fn(
+      n.truncateFn,
+      `  insert into ${outbox} (collection, aggregate_id, op, version)
+  select ${name}, ${q(c.primaryKey)}::text, 'DELETE', ${seq} from only ${t};
+  return null;`,
+    ),
+    ...trigger(n.changeTrigger, 'after insert or update or delete', n.changeFn),
+    ...trigger(n.truncateTrigger, 'before truncate', n.truncateFn),
+  ];
+}
+
+/**
+ * Refuses (at the end of the statement, so it is rolled back) an ALTER TABLE or DROP TABLE that takes
+ * away a column a captured collection declares, or the table itself: a schema change that would
+ * otherwise turn into wrong or missing documents is stopped with what to do instead.
+ */
+function guardSql(schema: string): string[] {
+  const registry = `${ident(schema)}.${q(CAPTURE_TABLE)}`;
+  const fn = `${ident(schema)}.${q('syncline_capture_guard')}`;
+  return [
+    `create or replace function ${fn}() returns event_trigger language plpgsql as $syncline$
+declare
+  r record;
+  missing text;
+begin
+  for r in select * from ${registry} loop
+    select string_agg(col, ', ') into missing from unnest(r.columns) as col
+    where not exists (
+      select 1 from pg_attribute a
+      where a.attrelid = to_regclass(format('%I.%I', ${literal(schema)}, r.table_name)) and a.attname = col and not a.attisdropped);
+    if missing is not null then
+      raise exception 'Syncline captures table %.% for collection %; this change would take away: %', ${literal(schema)}, r.table_name, r.collection, missing
+        using hint = format('Declare the fields'' new columns (or remove the fields), then run: syncline capture enable %s. Or first detach capture: syncline capture disable %s', r.collection, r.collection);
+    end if;
+  end loop;
+end $syncline$`,
+    `drop event trigger if exists ${q(guardName(schema))}`,
+    `create event trigger ${q(guardName(schema))} on ddl_command_end when tag in ('ALTER TABLE', 'DROP TABLE') execute function ${fn}()`,
+  ];
+}
+
+export interface CaptureReport {
+  collection: string;
+  table: string;
+  /** What was installed or removed, one line each. */
+  actions: string[];
+  /** What the user should know or do next. */
+  notes: string[];
+}
+
+interface TableShape {
+  schema: string;
+  columns: Map<string, string>;
+  primaryKey: string[];
+  superuser: boolean;
+}
+
+async function tableShape(client: pg.ClientBase, c: Collection): Promise<TableShape | undefined> {
+  const { rows } = await client.query<{
+    schema: string;
+    columns: [string, string][] | null;
+    pk: string[] | null;
+    superuser: boolean;
+  }>(
+    `select current_schema() as schema,
+       (select json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod)))
+          from pg_attribute a where a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped) as columns,
+       (select array_agg(a.attname::text) from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+          where i.indrelid = r.oid and i.indisprimary) as pk,
+       (select rolsuper from pg_roles where rolname = current_user) as superuser
+     from pg_class r where r.oid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident($1))`,
+    [c.table],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    schema: row.schema,
+    columns: new Map(row.columns ?? []),
+    primaryKey: row.pk ?? [],
+    superuser: row.superuser,
+  };
+}
+
+const KEY_COLUMN_TYPES: Record<Collection['primaryKeyType'], RegExp> = {
+  text: /^(text|character varying(\(\d+\))?|character\(\d+\))$/,
+  integer: /^(smallint|integer|bigint)$/,
+  uuid: /^uuid$/,
+};
+
+/** What is wrong with the table for this declaration (empty when nothing). */
+function shapeProblems(c: Collection, shape: TableShape | undefined): string[] {
+  if (!shape) return [`table ${c.table} does not exist in the current schema`];
+  const problems: string[] = [];
+  if (shape.primaryKey.length !== 1 || shape.primaryKey[0] !== c.primaryKey) {
+    problems.push(`the primary key of ${c.table} is (${shape.primaryKey.join(', ')}), not (${c.primaryKey})`);
+  } else if (!KEY_COLUMN_TYPES[c.primaryKeyType].test(shape.columns.get(c.primaryKey) ?? '')) {
+    problems.push(
+      `${c.table}.${c.primaryKey} is ${shape.columns.get(c.primaryKey)}, which is not a key of type ${c.primaryKeyType} (declare primaryKeyType)`,
+    );
+  }
+  for (const { name, column } of fieldColumns(c)) {
+    if (!shape.columns.has(column)) problems.push(`field ${name}: ${c.table} has no column ${column}`);
+  }
+  return problems;
+}
+
+/** Runs fn in a transaction that waits at most a second for a table lock, retried while writers hold it. */
+function briefly<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return retry(
+    (attempt) =>
+      withTransaction(pool, async (client) => {
+        // After a minute of tries, wait for the lock like any statement would.
+        await client.query(`set local lock_timeout = '${attempt < 40 ? '1s' : '0'}'`);
+        return fn(client);
+      }),
+    { backoff: { initialMs: 100, maxMs: 2000 }, classifiers: [classifyPgError] },
+  );
+}
+
+/**
+ * Installs (or refreshes) capture on the collection's table: the version column when missing, the
+ * trigger functions, the triggers, the registry row and, as a superuser, the schema-change guard.
+ * Takes the table's lock for a moment only (lock_timeout 1 s, retried), so writers wait at most that.
+ */
+export async function enableCapture(pool: pg.Pool, c: Collection): Promise<CaptureReport> {
+  if (!c.capture) {
+    throw new SynclineError('SYNC_USAGE', `collection ${c.name} is not declared with "capture": true`);
+  }
+  return briefly(pool, async (client) => {
+    const shape = await tableShape(client, c);
+    const problems = shapeProblems(c, shape);
+    if (problems.length || !shape) {
+      throw new SynclineError('SYNC_CAPTURE_NOT_READY', `cannot capture ${c.table}:\n  ${problems.join('\n  ')}`);
+    }
+    const n = captureNames(c);
+    for (const sql of installSql(c, shape.schema)) await client.query(sql);
+    const columns = [c.primaryKey, ...fieldColumns(c).map((d) => d.column)];
+    await client.query(
+      `insert into ${q(CAPTURE_TABLE)} (collection, table_name, columns) values ($1, $2, $3)
+       on conflict (collection) do update set table_name = excluded.table_name, columns = excluded.columns, enabled_at = now()`,
+      [c.name, c.table, columns],
+    );
+    const actions = [
+      `trigger ${n.changeTrigger} (after insert or update or delete, for each row) -> ${n.changeFn}()`,
+      `trigger ${n.truncateTrigger} (before truncate) -> ${n.truncateFn}()`,
+      'the triggers are ENABLE ALWAYS (they fire under session_replication_role = replica too)',
+    ];
+    const notes = [`columns captured: ${columns.join(', ')} (other columns are ignored)`];
+    if (shape.superuser) {
+      for (const sql of guardSql(shape.schema)) await client.query(sql);
+      actions.push(
+        `event trigger ${guardName(shape.schema)}: refuses ALTER TABLE or DROP TABLE that takes away a captured column or table`,
+      );
+    } else {
+      notes.push(
+        'no schema-change guard (creating an event trigger needs a superuser): a captured column renamed or dropped sends its changes to the dead-letter topic with what to do',
+      );
+    }
+    notes.push(`rows written before now are not published yet: run syncline backfill ${c.name}`);
+    return { collection: c.name, table: c.table, actions, notes };
+  });
+}
+
+/** Removes capture's triggers and functions and the registry row; keeps the version column (and the data). */
+export async function disableCapture(pool: pg.Pool, c: Collection): Promise<CaptureReport> {
+  return briefly(pool, async (client) => {
+    const n = captureNames(c);
+    const shape = await tableShape(client, c);
+    const actions: string[] = [];
+    if (shape) {
+      for (const trig of [n.changeTrigger, n.truncateTrigger]) {
+        await client.query(`drop trigger if exists ${q(trig)} on ${q(c.table)}`);
+      }
+      actions.push(`dropped triggers ${n.changeTrigger}, ${n.truncateTrigger} on ${c.table}`);
+    }
+    for (const f of [n.changeFn, n.truncateFn]) await client.query(`drop function if exists ${q(f)}()`);
+    actions.push(`dropped functions ${n.changeFn}, ${n.truncateFn}`);
+    await client.query(`delete from ${q(CAPTURE_TABLE)} where collection = $1`, [c.name]);
+    const notes = ['changes from now on are not published; enabling capture again and running backfill catches up'];
+    return { collection: c.name, table: c.table, actions, notes };
+  });
+}
+
+export interface CaptureStatus {
+  collection: string;
+  table: string;
+  enabled: boolean;
+  /** Problems that stop capture from being exact (empty when it is). */
+  problems: string[];
+}
+
+/** Whether capture is installed and complete for the collection, and what is wrong if not. */
+export async function captureStatus(client: pg.ClientBase, c: Collection): Promise<CaptureStatus> {
+  const shape = await tableShape(client, c);
+  const problems = shapeProblems(c, shape);
+  const n = captureNames(c);
+  const { rows } = await client.query<{ tgname: string; tgenabled: string }>(
+    `select tgname, tgenabled from pg_trigger where tgrelid = to_regclass($1) and tgname = any($2)`,
+    [c.table, [n.changeTrigger, n.truncateTrigger]],
+  );
+  const found = new Map(rows.map((r) => [r.tgname, r.tgenabled]));
+  for (const trig of [n.changeTrigger, n.truncateTrigger]) {
+    const state = found.get(trig);
+    if (state === undefined) problems.push(`trigger ${trig} is not installed`);
+    else if (state !== 'A') problems.push(`trigger ${trig} is not ENABLE ALWAYS (state ${state})`);
+  }
+  return { collection: c.name, table: c.table, enabled: found.size === 2, problems };
+}
