@@ -86,6 +86,8 @@ export class SinkProcessor {
     const events: ChangeEvent[] = [];
     const sourceOf = new Map<ChangeEvent, KafkaMessage>();
     const letters: DeadLetter[] = [];
+    const deadLetter = (message: KafkaMessage, errorType: string, reason: string) =>
+      letters.push({ topic, partition, message, errorType, reason });
     const fetchedAt = Date.now();
     for (const message of messages) {
       if (message.value === null) continue; // tombstone: only for compaction
@@ -95,13 +97,7 @@ export class SinkProcessor {
         events.push(event);
         sourceOf.set(event, message);
       } catch (err) {
-        letters.push({
-          topic,
-          partition,
-          message,
-          errorType: 'SYNC_EVENT_UNDECODABLE',
-          reason: (err as Error).message,
-        });
+        deadLetter(message, 'SYNC_EVENT_UNDECODABLE', (err as Error).message);
       }
     }
 
@@ -129,13 +125,7 @@ export class SinkProcessor {
               else if (outcome === 'transient') transient.push(planned);
               else {
                 const { code, message } = rejection(r);
-                letters.push({
-                  topic,
-                  partition,
-                  message: sourceOf.get(planned.event)!,
-                  errorType: code,
-                  reason: message,
-                });
+                deadLetter(sourceOf.get(planned.event)!, code, message);
               }
             });
             if (indexed) this.metrics.indexed.inc(label, indexed);
