@@ -16,6 +16,7 @@ import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { REINDEX_TABLE, RETIRED_INDEX_TABLE, withOperationLock } from '@syncline/outbox';
 import type { Collection } from '@syncline/schema';
 import {
+  aliasTargets,
   EsBulkWriter,
   ensureIndex,
   indexMappings,
@@ -41,11 +42,6 @@ export interface ReindexResult {
   documents: number;
   resumed: boolean;
   deleted: string[];
-}
-
-async function currentTargets(es: Client, alias: string): Promise<string[]> {
-  const exists = await es.indices.existsAlias({ name: alias });
-  return exists ? Object.keys(await es.indices.getAlias({ name: alias })) : [];
 }
 
 /**
@@ -267,7 +263,7 @@ async function rebuild(
       [c.name],
     )
   ).rows[0];
-  const before = await currentTargets(es, alias);
+  const before = await aliasTargets(es, alias);
   let index: string;
   let reached = new Map<number, number>();
   const resumed = Boolean(state);
@@ -307,7 +303,7 @@ async function rebuild(
   });
   await es.indices.refresh({ index });
   await options.beforeSwap?.();
-  const old = (await currentTargets(es, alias)).filter((n) => n !== index);
+  const old = (await aliasTargets(es, alias)).filter((n) => n !== index);
   await es.indices.updateAliases({
     actions: [...old.map((n) => ({ remove: { index: n, alias } })), { add: { index, alias, is_write_index: true } }],
   });
@@ -315,12 +311,8 @@ async function rebuild(
   if (late > 0) await es.indices.refresh({ index });
   events += late;
 
-  for (const n of old) {
-    await pool.query(`insert into ${RETIRED_INDEX_TABLE} (index, collection) values ($1, $2) on conflict do nothing`, [
-      n,
-      c.name,
-    ]);
-  }
+  const retire = `insert into ${RETIRED_INDEX_TABLE} (index, collection) values ($1, $2) on conflict do nothing`;
+  for (const n of old) await pool.query(retire, [n, c.name]);
   const deleted: string[] = [];
   const due = await pool.query<{ index: string }>(
     `select index from ${RETIRED_INDEX_TABLE} where collection = $1 and retired_at <= now() - make_interval(secs => $2)`,
