@@ -143,11 +143,8 @@ async function catchUp(
   let events = 0;
   let running = true;
   // A failing slice stops the others (their batches abandon, their consumers disconnect).
-  let abort!: (err: unknown) => void;
-  const aborted = new Promise<never>((_, reject) => {
-    abort = reject;
-  });
-  aborted.catch(() => {});
+  const aborted = Promise.withResolvers<never>();
+  aborted.promise.catch(() => {});
 
   const slice = async (k: number) => {
     const partitions = all.filter((p) => p % SLICES === k);
@@ -161,10 +158,7 @@ async function catchUp(
       maxWaitTimeInMs: 100,
     });
     let finishing = false;
-    let settle!: { resolve: () => void; reject: (err: unknown) => void };
-    const finished = new Promise<void>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
+    const finished = Promise.withResolvers<void>();
     // A partition settled up to lastOffset; once all of the slice reached their ends, commit them.
     const advance = async (partition: number, lastOffset: string) => {
       reached.set(partition, Math.max(reached.get(partition)!, Number(lastOffset) + 1));
@@ -173,14 +167,14 @@ async function catchUp(
       await consumer.commitOffsets(
         partitions.map((p) => ({ topic: c.topic, partition: p, offset: String(reached.get(p)) })),
       );
-      settle.resolve();
+      finished.resolve();
     };
     // Batches of nothing but transaction markers never reach eachBatch: kafkajs resolves them itself.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.batchSize === 0) advance(payload.partition, payload.lastOffset).catch(settle.reject);
+      if (payload.batchSize === 0) advance(payload.partition, payload.lastOffset).catch(finished.reject);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) settle.reject(payload.error);
+      if (!payload.restart) finished.reject(payload.error);
     });
     await consumer.connect();
     try {
@@ -203,7 +197,7 @@ async function catchUp(
           await advance(batch.partition, batch.lastOffset());
         },
       });
-      await Promise.race([finished, aborted]);
+      await Promise.race([finished.promise, aborted.promise]);
     } finally {
       await consumer.disconnect();
     }
@@ -212,7 +206,7 @@ async function catchUp(
     Array.from({ length: SLICES }, (_, k) =>
       slice(k).catch((err: unknown) => {
         running = false;
-        abort(err);
+        aborted.reject(err);
         throw err;
       }),
     ),

@@ -147,13 +147,10 @@ export async function buildSink(deps: {
       })();
       const count = config.SYNCLINE_SINK_CONSUMERS;
       let arrived = 0;
-      let release!: () => void;
-      const allConnected = new Promise<void>((resolve) => {
-        release = resolve;
-      });
+      const allConnected = Promise.withResolvers<void>();
       const together = async () => {
-        if (++arrived === count) release();
-        await Promise.all([allConnected, setup]);
+        if (++arrived === count) allConnected.resolve();
+        await Promise.all([allConnected.promise, setup]);
       };
       await Promise.all([setup, ...Array.from({ length: count }, (_, slot) => launch(slot, together))]);
     },
