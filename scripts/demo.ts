@@ -36,10 +36,7 @@ async function waitReady(url: string, name: string, log: string, pid: number): P
   await eventually(
     async () => {
       if (!alive(pid)) throw new Error(`${name} exited during start-up; see ${log}`);
-      const ready = await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      );
+      const ready = (await fetch(url).catch(() => undefined))?.ok;
       if (!ready) throw new Error(`${name} did not become ready within 60 s; see ${log}`);
     },
     { timeoutMs: 60_000, intervalMs: 500 },
