@@ -240,6 +240,12 @@ export async function reindex(
   });
 }
 
+/** One more than the highest generation of the alias's physical indexes (1 when there is none). */
+async function nextGeneration(es: Client, alias: string): Promise<number> {
+  const existing = Object.keys(await es.indices.get({ index: `${alias}_*`, expand_wildcards: 'all' }));
+  return Math.max(0, ...existing.map((n) => Number(n.slice(alias.length + 1)) || 0)) + 1;
+}
+
 async function rebuild(
   pool: pg.Pool,
   kafka: Kafka,
@@ -258,16 +264,8 @@ async function rebuild(
     )
   ).rows[0];
   const before = await aliasTargets(es, alias);
-  let index: string;
+  const index = state?.index ?? physicalIndexName(c, await nextGeneration(es, alias));
   let reached = new Map<number, number>();
-  const resumed = Boolean(state);
-  if (state) {
-    index = state.index;
-  } else {
-    const existing = Object.keys(await es.indices.get({ index: `${alias}_*`, expand_wildcards: 'all' }));
-    const generation = Math.max(0, ...existing.map((n) => Number(n.slice(alias.length + 1)) || 0)) + 1;
-    index = physicalIndexName(c, generation);
-  }
   // Each run has its own groups. A crashed run's consumers stay members of its groups until their
   // sessions time out, and joining those would wait for that: a resumed run starts its new groups
   // at the old groups' positions.
@@ -323,14 +321,13 @@ async function rebuild(
     .filter((g) => g.startsWith(groupPrefix(c, index)));
   await admin.deleteGroups(groups).catch(() => {});
   await pool.query(`delete from ${REINDEX_TABLE} where collection = $1`, [c.name]);
-  const documents = (await es.count({ index })).count;
   return {
     collection: c.name,
     from: before.find((n) => n !== index) ?? null,
     to: index,
     events,
-    documents,
-    resumed,
+    documents: (await es.count({ index })).count,
+    resumed: Boolean(state),
     deleted,
   };
 }
