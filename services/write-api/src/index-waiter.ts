@@ -61,11 +61,10 @@ export class PipelineIndexWaiter implements IndexWaiter {
   private async settled(c: Collection, changes: Change[], deadline: number): Promise<boolean> {
     // Every outbox row up to the newest committed now (these deletes' included) is gone once the smallest
     // seq left is above it: both are primary-key lookups, however large a backlog is.
-    const seq = async (fn: 'min' | 'max') =>
-      Number(
-        (await this.deps.pool.query(`select ${fn}(seq) as s from ${OUTBOX_TABLE}`)).rows[0].s ??
-          Number.POSITIVE_INFINITY,
-      );
+    const seq = async (fn: 'min' | 'max') => {
+      const { rows } = await this.deps.pool.query(`select ${fn}(seq) as s from ${OUTBOX_TABLE}`);
+      return Number(rows[0].s ?? Number.POSITIVE_INFINITY);
+    };
     const newest = await seq('max');
     while (newest !== Number.POSITIVE_INFINITY && (await seq('min')) <= newest) {
       if (Date.now() > deadline) return false;
