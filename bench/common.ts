@@ -5,8 +5,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
-import { type ChangeEvent, type EventCodec, SCHEMA_HEADER } from '@syncline/schema';
-import { REPO_ROOT } from '@syncline/testkit';
+import { type ChangeEvent, type Declaration, type EventCodec, SCHEMA_HEADER, withNamespace } from '@syncline/schema';
+import { createNamespace, type Namespace, REPO_ROOT, startServices } from '@syncline/testkit';
+import { demoDeclaration } from '../test/support/namespaced.ts';
+
+/** Runs a benchmark in a namespace of its own (the demo declaration under its prefixes), removed after; then exits. */
+export async function benchmark(label: string, run: (ns: Namespace, declaration: Declaration) => Promise<void>) {
+  const { services } = await startServices();
+  const ns = await createNamespace(services, label);
+  try {
+    await run(ns, withNamespace(demoDeclaration, { topicPrefix: ns.topicPrefix, indexPrefix: ns.indexPrefix }));
+  } finally {
+    await ns.cleanup();
+  }
+  process.exit(0);
+}
 
 export function machine(): string {
   const pg = execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-tAc', 'show server_version'])
@@ -59,7 +72,13 @@ export const benchDocument = (i: number, description: string, base: number) => (
 });
 
 /** Produces `count` events to the topic (acks=all, 5000 a request), as the relay would have written them. */
-export async function produceEvents(kafka: Kafka, codec: EventCodec, topic: string, count: number, event: (i: number) => ChangeEvent) {
+export async function produceEvents(
+  kafka: Kafka,
+  codec: EventCodec,
+  topic: string,
+  count: number,
+  event: (i: number) => ChangeEvent,
+) {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   for (let n = 0; n < count; n += 5000) {

@@ -2,28 +2,21 @@
 //   reindex docs/s rebuilding N documents from the topic  vs  the raw bulk ceiling (bulk helper from
 //   memory into an index with the same loading settings); and reconcile ids/s over N rows.
 // Usage: ./dev bench operations [--docs 500000] [--rounds 3]
-import { Client as EsClient } from '@elastic/elasticsearch';
-import { reconcile, reindex } from '@syncline/cli';
+import { driftCount, reconcile, reindex } from '@syncline/cli';
 import { ensureIndex, ID_FIELD, indexMappings, indexSettings } from '@syncline/sink';
-import { collectionTopic, createKafka, ensureTopics } from '@syncline/kafka';
+import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { migrate } from '@syncline/outbox';
-import { EventCodec, withNamespace } from '@syncline/schema';
-import { createNamespace, startServices } from '@syncline/testkit';
-import { demoDeclaration } from '../test/support/namespaced.ts';
-import { arg, benchDocument, median, produceEvents, rate, timed, writeResult } from './common.ts';
+import { EventCodec } from '@syncline/schema';
+import { arg, benchDocument, benchmark, median, produceEvents, rate, timed, writeResult } from './common.ts';
 
 const DOCS = arg('docs', 500_000);
 const ROUNDS = arg('rounds', 3);
 const BASE = Date.parse('2026-01-01T00:00:00Z');
 
-const { services } = await startServices();
-const ns = await createNamespace(services, 'benchops');
-const es = new EsClient({ node: services.esUrl });
-try {
-  const declaration = withNamespace(demoDeclaration, { topicPrefix: ns.topicPrefix, indexPrefix: ns.indexPrefix });
+await benchmark('benchops', async (ns, declaration) => {
+  const { es, kafka } = ns;
   const c = declaration.collections[0]!;
   await migrate(ns.pool, declaration);
-  const kafka = createKafka({ clientId: 'bench', brokers: services.kafkaBrokers, log: 'silent' });
   await ensureTopics(kafka, declaration.collections.map(collectionTopic));
   await ensureIndex(es, c);
   const doc = (n: number) => benchDocument(n, 'A product used by the operations benchmark.', BASE);
@@ -95,12 +88,7 @@ try {
     rebuiltInto = rebuilt.value.to;
   }
   const checked = await timed(() => reconcile(ns.pool, es, declaration, c));
-  const drift =
-    checked.value.missing.length +
-    checked.value.stale.length +
-    checked.value.orphaned.length +
-    checked.value.diverged.length +
-    checked.value.ahead.length;
+  const drift = driftCount(checked.value);
 
   const reindexRate = median(reindexRates);
   const ceilingRate = median(ceilingRates);
@@ -120,8 +108,4 @@ and left exactly ${DOCS} documents; its time includes creating the index, restor
 swap. The ceiling's time includes the same index creation, settings and refresh; its bulk requests alone ran at
 ${bulkRate} docs/s (median; reindex against that alone: ${(reindexRate / bulkRate).toFixed(2)}).`,
   );
-} finally {
-  await es.close();
-  await ns.cleanup();
-}
-process.exit(0);
+});

@@ -4,16 +4,13 @@
 //       with the same settings, and (b) the naive way: one awaited index call per event.
 // Then the end-to-end commit-to-indexed latency at a steady 500 writes/s.
 // Usage: ./dev bench sink [--events 200000] [--naive 3000] [--seconds 20] [--rounds 3]
-import { Client as EsClient } from '@elastic/elasticsearch';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { buildSink } from '@syncline/es-sink';
 import { ensureIndex, indexMappings, indexSettings } from '@syncline/sink';
-import { collectionTopic, createKafka, ensureTopics } from '@syncline/kafka';
-import { EventCodec, withNamespace } from '@syncline/schema';
-import { createNamespace, startServices } from '@syncline/testkit';
-import { demoDeclaration } from '../test/support/namespaced.ts';
+import { collectionTopic, ensureTopics } from '@syncline/kafka';
+import { EventCodec } from '@syncline/schema';
 import { startHarness } from '../test/support/harness.ts';
-import { arg, benchDocument, median, produceEvents, rate, timed, writeResult } from './common.ts';
+import { arg, benchDocument, benchmark, median, produceEvents, rate, timed, writeResult } from './common.ts';
 
 const EVENTS = arg('events', 200_000);
 const NAIVE = arg('naive', 3000);
@@ -32,14 +29,10 @@ const sinkConfig = {
   SYNCLINE_SINK_SESSION_TIMEOUT_MS: 30_000,
 };
 
-const { services } = await startServices();
-const ns = await createNamespace(services, 'benchsink');
-const es = new EsClient({ node: services.esUrl });
-try {
-  const declaration = withNamespace(demoDeclaration, { topicPrefix: ns.topicPrefix, indexPrefix: ns.indexPrefix });
+await benchmark('benchsink', async (ns, declaration) => {
+  const { es, kafka } = ns;
   const c = { ...declaration.collections[0]!, partitions: 6 };
   const decl = { collections: [c] };
-  const kafka = createKafka({ clientId: 'bench', brokers: services.kafkaBrokers, log: 'silent' });
   await ensureTopics(kafka, decl.collections.map(collectionTopic));
   const codec = new EventCodec(c);
   const now = Date.now();
@@ -104,14 +97,8 @@ try {
   const naiveIndex = `${ns.indexPrefix}naive`;
   await es.indices.create({ index: naiveIndex, settings: indexSettings(c), mappings: indexMappings(c) as never });
   const naive = await timed(async () => {
-    for (const e of events.slice(0, NAIVE)) {
-      await es.index({
-        index: naiveIndex,
-        id: e.id,
-        version: e.version,
-        version_type: 'external',
-        document: e.document,
-      });
+    for (const { id, version, document } of events.slice(0, NAIVE)) {
+      await es.index({ index: naiveIndex, id, version, version_type: 'external', document });
     }
   });
 
@@ -174,8 +161,4 @@ event indexed; configuration: ${Object.entries(sinkConfig)
 End to end at ${target} writes/s for ${SECONDS} s (${sent} writes; write API + relay + one sink process):
 commit-to-indexed p50 ≤ ${quantile(0.5)} s, p99 ≤ ${quantile(0.99)} s (upper bounds of the sink's histogram buckets; ${total} observations).`,
   );
-} finally {
-  await es.close();
-  await ns.cleanup();
-}
-process.exit(0);
+});

@@ -8,14 +8,12 @@ import pg from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
-import { createLogger, createMetricsRegistry } from '@syncline/core';
-import { RELAY_DEFAULTS } from '@syncline/core';
-import { collectionTopic, createKafka, ensureTopics } from '@syncline/kafka';
+import { createLogger, createMetricsRegistry, RELAY_DEFAULTS } from '@syncline/core';
+import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { BatchEncoder, buildRelay, migrate, OutboxWriter, unpack, withTransaction } from '@syncline/outbox';
-import { EventCodec, withNamespace } from '@syncline/schema';
-import { createNamespace, spawnService, startServices, writeTempJson } from '@syncline/testkit';
-import { demoDeclaration } from '../test/support/namespaced.ts';
-import { arg, benchDocument, median, rate, timed, writeResult } from './common.ts';
+import { EventCodec } from '@syncline/schema';
+import { spawnService, writeTempJson } from '@syncline/testkit';
+import { arg, benchDocument, benchmark, median, rate, timed, writeResult } from './common.ts';
 import { LoadConnection } from './http-load.ts';
 
 const SECONDS = arg('seconds', 10);
@@ -26,7 +24,7 @@ const CONCURRENCY = 32;
 const doc = (i: number) =>
   benchDocument(i, 'A product used by the write benchmark, with a description of moderate length.', 1_790_000_000_000);
 
-async function forDuration(concurrency: number, seconds: number, op: (worker: number, i: number) => Promise<void>) {
+async function forDuration(concurrency: number, seconds: number, op: (worker: number, i: number) => Promise<unknown>) {
   const until = Date.now() + seconds * 1000;
   let count = 0;
   const start = performance.now();
@@ -41,15 +39,25 @@ async function forDuration(concurrency: number, seconds: number, op: (worker: nu
   return { count, ms: performance.now() - start };
 }
 
-const { services } = await startServices();
-const ns = await createNamespace(services, 'benchwrite');
-try {
-  const declaration = withNamespace(demoDeclaration, { topicPrefix: ns.topicPrefix, indexPrefix: ns.indexPrefix });
+/** Calls fn for every item, `workers` calls at a time, each worker taking the next item as it is free. */
+async function eachInParallel<T>(workers: number, items: T[], fn: (item: T, worker: number) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      for (let i = next++; i < items.length; i = next++) await fn(items[i]!, w);
+    }),
+  );
+}
+
+await benchmark('benchwrite', async (ns, declaration) => {
   const c = declaration.collections[0]!;
   const codec = new EventCodec(c);
   await migrate(ns.pool, declaration);
   const writer = new OutboxWriter(declaration);
   const pool = new pg.Pool({ connectionString: ns.pgUrl, max: CONCURRENCY });
+  // One document upserted in its own transaction, straight through the outbox writer (no HTTP).
+  const upsert = (id: string, i: number) =>
+    withTransaction(pool, (client) => writer.apply(client, 'products', [{ op: 'upsert', id, document: doc(i) }]));
 
   const path = writeTempJson(ns.name, declaration);
   const api = await spawnService('bench-write-api', 'services/write-api/src/main.ts', {
@@ -74,11 +82,7 @@ try {
   const directRates: number[] = [];
   const httpRates: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const direct = await forDuration(CONCURRENCY, SECONDS, (w, i) =>
-      withTransaction(pool, (client) =>
-        writer.apply(client, 'products', [{ op: 'upsert', id: `d-${w}-${i % 500}`, document: doc(i) }]),
-      ).then(() => {}),
-    );
+    const direct = await forDuration(CONCURRENCY, SECONDS, (w, i) => upsert(`d-${w}-${i % 500}`, i));
     directRates.push(rate(direct.count, direct.ms));
     const put = await forDuration(CONCURRENCY, SECONDS, (w, i) =>
       request(w, 'PUT', `/documents/h-${w}-${i % 500}`, JSON.stringify(doc(i))),
@@ -101,11 +105,7 @@ try {
         await ns.pool.query(`create trigger bench_notify after insert on syncline_outbox
           for each statement execute function bench_notify()`);
       }
-      const run = await forDuration(CONCURRENCY, SECONDS, (w, i) =>
-        withTransaction(pool, (client) =>
-          writer.apply(client, 'products', [{ op: 'upsert', id: `n-${w}-${i % 500}`, document: doc(i) }]),
-        ).then(() => {}),
-      );
+      const run = await forDuration(CONCURRENCY, SECONDS, (w, i) => upsert(`n-${w}-${i % 500}`, i));
       (notify ? notifyRates : plainRates).push(rate(run.count, run.ms));
       if (notify) await ns.pool.query('drop trigger bench_notify on syncline_outbox');
     }
@@ -188,14 +188,7 @@ try {
   const boundRates: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     await fresh();
-    const bulk = await timed(async () => {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 4 }, async (_, w) => {
-          for (let b = next++; b < bodies.length; b = next++) await request(w, 'POST', '/_bulk', bodies[b]!);
-        }),
-      );
-    });
+    const bulk = await timed(() => eachInParallel(4, bodies, (body, w) => request(w, 'POST', '/_bulk', body)));
     bulkRates.push(rate(ROWS, bulk.ms));
     await fresh();
     const rows = await timed(() => withTransaction(pool, (client) => copy(client, 'products', cols, rowChunks)));
@@ -214,23 +207,16 @@ try {
     );
     floorRates.push(rate(ROWS, floor.ms));
     await fresh();
-    const bound = await timed(async () => {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 4 }, async () => {
-          for (let b = next++; b < boundInputs.length; b = next++) {
-            await withTransaction(pool, (client) => client.query(boundSql, boundInputs[b]!));
-          }
-        }),
-      );
-    });
+    const bound = await timed(() =>
+      eachInParallel(4, boundInputs, (input) => withTransaction(pool, (client) => client.query(boundSql, input))),
+    );
     boundRates.push(rate(ROWS, bound.ms));
   }
   for (const connection of connections) connection.close();
   await api.kill();
 
   // c. relay draining a pre-filled outbox versus a bare producer, alternating, ROUNDS times each.
-  const kafka = createKafka({ clientId: 'bench', brokers: services.kafkaBrokers, log: 'silent' });
+  const { kafka } = ns;
   await ensureTopics(kafka, declaration.collections.map(collectionTopic));
   // The same records (Avro, headers), encoded up front, sent by a bare idempotent producer in batches of 2000.
   const committedAt = Date.now();
@@ -249,13 +235,15 @@ try {
     })),
   );
   const messages = unpack(packed)[0]!.messages;
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic: `${c.topic}.bare`, numPartitions: c.partitions }],
-    waitForLeaders: true,
+  const bareTopic = `${c.topic}.bare`;
+  await ensureTopics(kafka, [{ topic: bareTopic, numPartitions: c.partitions }]);
+  // One produce request of the bare producers: records [from, to), acks=all, gzip like the relay.
+  const bareRequest = (from: number, to: number) => ({
+    topic: bareTopic,
+    acks: -1,
+    compression: CompressionTypes.GZIP,
+    messages: messages.slice(from, to),
   });
-  await admin.disconnect();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   // What atomic batches cost by themselves: the same records in transactions of TXN (the relay's
@@ -301,26 +289,14 @@ try {
     const relayRun = await timed(() => publishedAtLeast(1 + (round + 1) * EVENTS));
     relayRates.push(rate(EVENTS, relayRun.ms));
     const bare = await timed(async () => {
-      for (let i = 0; i < messages.length; i += 2000) {
-        await producer.send({
-          topic: `${c.topic}.bare`,
-          acks: -1,
-          compression: CompressionTypes.GZIP,
-          messages: messages.slice(i, i + 2000),
-        });
-      }
+      for (let i = 0; i < messages.length; i += 2000) await producer.send(bareRequest(i, i + 2000));
     });
     bareRates.push(rate(EVENTS, bare.ms));
     const atomic = await timed(async () => {
       for (let i = 0; i < messages.length; i += TXN) {
         const txn = await transactional.transaction();
         for (let j = i; j < Math.min(i + TXN, messages.length); j += 2000) {
-          await txn.send({
-            topic: `${c.topic}.bare`,
-            acks: -1,
-            compression: CompressionTypes.GZIP,
-            messages: messages.slice(j, Math.min(j + 2000, i + TXN)),
-          });
+          await txn.send(bareRequest(j, Math.min(j + 2000, i + TXN)));
         }
         await txn.commit();
       }
@@ -370,7 +346,4 @@ as the bare producer does (connected, one event published before the first round
 in one transaction and wakes the relay as the write service does after a commit, and its time runs from that commit until
 the last of them is removed; the bare producer is connected before its clock starts.`,
   );
-} finally {
-  await ns.cleanup();
-}
-process.exit(0);
+});

@@ -12,19 +12,10 @@ const API = 'http://127.0.0.1:8080';
 const ES = 'http://127.0.0.1:9200';
 const API_KEY = process.env.SYNCLINE_DEMO_API_KEY ?? 'dev-key';
 
+/** Each runs services/<name>/src/main.ts and serves /readyz on its port. */
 const SERVICES = [
-  {
-    name: 'write-api',
-    entry: 'services/write-api/src/main.ts',
-    health: 'http://127.0.0.1:8080/readyz',
-    env: { SYNCLINE_HTTP_PORT: '8080' },
-  },
-  {
-    name: 'es-sink',
-    entry: 'services/es-sink/src/main.ts',
-    health: 'http://127.0.0.1:8082/readyz',
-    env: { SYNCLINE_HTTP_PORT: '8082' },
-  },
+  { name: 'write-api', port: 8080 },
+  { name: 'es-sink', port: 8082 },
 ] as const;
 
 const alive = (pid: number) => {
@@ -45,10 +36,7 @@ async function waitReady(url: string, name: string, log: string, pid: number): P
   await eventually(
     async () => {
       if (!alive(pid)) throw new Error(`${name} exited during start-up; see ${log}`);
-      const ready = await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      );
+      const ready = (await fetch(url).catch(() => undefined))?.ok;
       if (!ready) throw new Error(`${name} did not become ready within 60 s; see ${log}`);
     },
     { timeoutMs: 60_000, intervalMs: 500 },
@@ -65,13 +53,13 @@ async function up(): Promise<void> {
         SYNCLINE_PG_URL: 'postgres://postgres@127.0.0.1:5432/syncline',
         SYNCLINE_COLLECTIONS: join(ROOT, 'syncline.collections.json'),
         SYNCLINE_API_KEYS: API_KEY,
-        ...s.env,
+        SYNCLINE_HTTP_PORT: String(s.port),
       };
-      pid = (await spawnService(s.name, s.entry, env, { logFile: log, detached: true })).pid;
+      pid = (await spawnService(s.name, `services/${s.name}/src/main.ts`, env, { logFile: log, detached: true })).pid;
       writeFileSync(join(STATE, `${s.name}.pid`), String(pid));
       console.log(`demo: started ${s.name} (pid ${pid}), log ${log}`);
     }
-    await waitReady(s.health, s.name, log, pid);
+    await waitReady(`http://127.0.0.1:${s.port}/readyz`, s.name, log, pid);
   }
   await demo();
 }

@@ -5,12 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@syncline/testkit';
+import { arg } from '../bench/common.ts';
 import { fuzzWriteApi } from '../test/support/fuzz.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const requests = arg('requests', 10_000);
 const seed = arg('seed', Date.now() % 1_000_000);
 const url = process.env.SYNCLINE_FUZZ_URL ?? 'http://127.0.0.1:8080';

@@ -1,5 +1,5 @@
 // Configuration is read from the environment once, validated with a zod schema, and frozen.
-// Only a service's main.ts calls loadConfig; everything else receives the result.
+// Only a process's entry point calls loadConfig; everything else receives the result.
 import type { z } from 'zod';
 import { SynclineError } from './errors.ts';
 
@@ -9,10 +9,7 @@ export function loadConfig<S extends z.ZodType>(
 ): Readonly<z.infer<S>> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => ({
-      path: issue.path.join('.'),
-      message: issue.message,
-    }));
+    const details = parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
     const lines = details.map((d) => `  ${d.path || '(root)'}: ${d.message}`).join('\n');
     throw new SynclineError('SYNC_CONFIG_INVALID', `invalid configuration:\n${lines}`, { details });
   }

@@ -5,15 +5,18 @@ import { z } from 'zod';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+/** A comma-separated list, each item trimmed. */
+const list = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s) => s.split(',').map((x) => x.trim()));
 
 export const httpPort = (fallback: number) => int(0).max(65535).default(fallback);
 
 export const sharedEnv = {
   SYNCLINE_PG_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/syncline'),
-  SYNCLINE_KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:9092')
-    .transform((s) => s.split(',').map((b) => b.trim())),
+  SYNCLINE_KAFKA_BROKERS: list('127.0.0.1:9092'),
   SYNCLINE_ES_URL: z.string().url().default('http://127.0.0.1:9200'),
   SYNCLINE_COLLECTIONS: z.string().default('syncline.collections.json'),
   SYNCLINE_HTTP_HOST: z.string().default('127.0.0.1'),
@@ -21,15 +24,7 @@ export const sharedEnv = {
 };
 
 export const writeApiEnv = {
-  SYNCLINE_API_KEYS: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((k) => k.trim())
-        .filter(Boolean),
-    ),
+  SYNCLINE_API_KEYS: list('').transform((keys) => keys.filter(Boolean)),
   SYNCLINE_BODY_LIMIT_BYTES: int(1).default(1_048_576),
   SYNCLINE_BULK_MAX_OPERATIONS: int(1).default(10_000),
   SYNCLINE_PG_POOL_SIZE: int(1).default(20),

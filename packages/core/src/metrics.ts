@@ -2,7 +2,7 @@
 // are declared through metricsOn(registry), the one way to declare one.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-export { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+export type { Registry } from 'prom-client';
 
 export function createMetricsRegistry(service: string, withDefaults = true): Registry {
   const registry = new Registry();

@@ -1,5 +1,6 @@
 // Waiting between attempts, and the one retry loop: a failure is retried only while its catalog
 // error says `retriable`.
+import { setTimeout as delay } from 'node:timers/promises';
 import { type ErrorClassifier, classifyError, type SynclineError } from './errors.ts';
 
 export interface BackoffOptions {
@@ -13,18 +14,9 @@ export function backoffDelay(attempt: number, { initialMs, maxMs }: BackoffOptio
   return Math.floor(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+/** Resolves after `ms`, or as soon as `signal` aborts (an abort ends the wait, it is no failure). */
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  delay(ms, undefined, { signal }).catch(() => {});
 
 export interface RetryOptions {
   backoff: BackoffOptions;

@@ -1,14 +1,7 @@
-export { createKafka, type KafkaOptions } from './client.ts';
+export { createKafka } from './client.ts';
 export { classifyKafkaError } from './errors.ts';
-export { type HashedMessage, keyHash, keyHashPartitioner, murmur2 } from './partitioner.ts';
-export {
-  type EventPublisher,
-  KafkaEventPublisher,
-  type KafkaEventPublisherOptions,
-  PRODUCE_REQUEST_LIMITS,
-  produceRequests,
-  type TopicMessages,
-} from './publisher.ts';
+export { type HashedMessage, keyHash, keyHashPartitioner } from './partitioner.ts';
+export { type EventPublisher, KafkaEventPublisher, type TopicMessages } from './publisher.ts';
 export { readToEnd } from './read-to-end.ts';
 export {
   collectionTopic,

@@ -85,18 +85,15 @@ export class KafkaEventPublisher implements EventPublisher {
       await txn.commit();
     } catch (err) {
       await txn.abort().catch(() => {});
-      await this.reset();
+      await this.close();
       throw err;
     }
   }
 
-  private async reset(): Promise<void> {
+  /** Disconnects the producer; a later publish connects a new one. */
+  async close(): Promise<void> {
     const p = this.producer;
     this.producer = undefined;
     await p?.disconnect().catch(() => {});
-  }
-
-  async close(): Promise<void> {
-    await this.reset();
   }
 }

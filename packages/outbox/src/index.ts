@@ -16,14 +16,11 @@ export {
   REINDEX_TABLE,
   RETIRED_INDEX_TABLE,
   VERSION_COLUMN,
-  VERSION_SEQUENCE,
   withOperationLock,
 } from './db/tables.ts';
-export { buildRelay, type RelaySettings } from './relay/build-relay.ts';
-export { BatchEncoder, type OutboxRow, type PackedBatch, unpack } from './relay/event-batch.ts';
-export { type BatchReader, type EncodedBatch, OutboxReader } from './relay/outbox-reader.ts';
-export { type OutboxStore, PgOutboxStore } from './relay/pg-outbox-store.ts';
+export { buildRelay } from './relay/build-relay.ts';
+export { BatchEncoder, unpack } from './relay/event-batch.ts';
 export { claimRelayLayout } from './relay/relay-layout.ts';
-export { OutboxRelay, type RelayOptions, type RelayState } from './relay/relay.ts';
+export { OutboxRelay } from './relay/relay.ts';
 export { withTransaction } from './write/transaction.ts';
 export { OutboxWriter, type WriteOp, type WriteResult } from './write/writer.ts';

@@ -136,7 +136,7 @@ export class EventCodec {
 
   encode(event: ChangeEvent): Buffer {
     const document = event.document === null ? null : this.toAvroDocument(event.document);
-    return this.valueType.toBuffer({ ...event, committedAt: event.committedAt, document });
+    return this.valueType.toBuffer({ ...event, document });
   }
 
   /**
@@ -194,14 +194,9 @@ export class EventCodec {
         if (!older) throw new Error(`unknown writer schema ${writerFingerprint}`);
         raw = this.valueType.fromBuffer(buf, older.resolver) as ChangeEvent;
       }
-      return {
-        collection: raw.collection,
-        id: raw.id,
-        op: raw.op,
-        version: raw.version,
-        committedAt: Number(raw.committedAt),
-        document: raw.document === null ? null : this.fromAvroDocument(raw.document),
-      };
+      const { collection, id, op, version, committedAt, document } = raw;
+      const doc = document === null ? null : this.fromAvroDocument(document);
+      return { collection, id, op, version, committedAt: Number(committedAt), document: doc };
     } catch (cause) {
       throw new SynclineError('SYNC_EVENT_UNDECODABLE', `cannot decode event: ${(cause as Error).message}`, { cause });
     }

@@ -1,7 +1,7 @@
 // Dead letters: an event Elasticsearch (or the decoder) rejects for good is produced to the
 // collection's dead-letter topic with the original key, value and headers plus the reason, before
 // the source offset is committed. Inspect with `syncline dlq list`, replay with `dlq replay`.
-import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { DLQ_HEADERS, deadLetterTopic } from '@syncline/kafka';
 
 export interface DeadLetter {
@@ -33,26 +33,23 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
       await p.connect();
       this.producer = p;
     }
-    const byTopic = new Map<string, { key: Buffer | null; value: Buffer | null; headers: IHeaders }[]>();
-    for (const l of letters) {
-      const t = deadLetterTopic(l.topic);
-      const list = byTopic.get(t) ?? [];
-      list.push({
-        key: l.message.key,
-        value: l.message.value,
-        headers: {
-          ...l.message.headers,
-          [DLQ_HEADERS.errorType]: l.errorType,
-          [DLQ_HEADERS.reason]: l.reason.slice(0, 4000),
-          [DLQ_HEADERS.source]: `${l.topic}/${l.partition}/${l.message.offset}`,
-          [DLQ_HEADERS.at]: new Date().toISOString(),
-        },
-      });
-      byTopic.set(t, list);
-    }
+    const byTopic = Map.groupBy(letters, (l) => deadLetterTopic(l.topic));
     await this.producer.sendBatch({
       acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      topicMessages: [...byTopic].map(([topic, group]) => ({
+        topic,
+        messages: group.map((l) => ({
+          key: l.message.key,
+          value: l.message.value,
+          headers: {
+            ...l.message.headers,
+            [DLQ_HEADERS.errorType]: l.errorType,
+            [DLQ_HEADERS.reason]: l.reason.slice(0, 4000),
+            [DLQ_HEADERS.source]: `${l.topic}/${l.partition}/${l.message.offset}`,
+            [DLQ_HEADERS.at]: new Date().toISOString(),
+          },
+        })),
+      })),
     });
   }
 

@@ -32,6 +32,12 @@ export function physicalIndexName(c: Collection, generation: number): string {
   return `${c.index.alias}_${String(generation).padStart(6, '0')}`;
 }
 
+/** The physical indexes behind the alias; none when it does not exist. */
+export async function aliasTargets(es: Client, alias: string): Promise<string[]> {
+  const exists = await es.indices.existsAlias({ name: alias });
+  return exists ? Object.keys(await es.indices.getAlias({ name: alias })) : [];
+}
+
 /** Ensures the template and, when the alias does not exist yet, a first physical index behind it. */
 export async function ensureIndex(es: Client, c: Collection): Promise<string> {
   await es.indices.putIndexTemplate({
@@ -39,9 +45,8 @@ export async function ensureIndex(es: Client, c: Collection): Promise<string> {
     index_patterns: [`${c.index.alias}_*`],
     template: { settings: indexSettings(c), mappings: indexMappings(c) as never },
   });
-  const exists = await es.indices.existsAlias({ name: c.index.alias });
-  if (exists) {
-    const current = await es.indices.getAlias({ name: c.index.alias });
+  const [current] = await aliasTargets(es, c.index.alias);
+  if (current) {
     // Fields added to the declaration (and the sortable id, for indexes created before it existed)
     // are added to the live index; changing an existing field's type needs `syncline reindex`.
     // A conflicting field is left as it is (the documents it rejects go to the dead-letter topic).
@@ -49,7 +54,7 @@ export async function ensureIndex(es: Client, c: Collection): Promise<string> {
     for (const [name, mapping] of Object.entries(properties)) {
       await es.indices.putMapping({ index: c.index.alias, properties: { [name]: mapping } }).catch(() => {});
     }
-    return Object.keys(current)[0]!;
+    return current;
   }
   const index = physicalIndexName(c, 1);
   try {

@@ -52,28 +52,18 @@ export function sinkMetrics(registry: Registry) {
 
 export class SinkProcessor {
   private readonly codec: EventCodec;
-  private readonly collection: Collection;
-  private readonly writer: SearchWriter;
-  private readonly deadLetters: DeadLetterSink;
-  private readonly limits: SinkLimits;
-  private readonly metrics: SinkMetrics;
-  private readonly log: Logger;
-
-  constructor(deps: {
+  private readonly deps: {
     collection: Collection;
     writer: SearchWriter;
     deadLetters: DeadLetterSink;
     limits: SinkLimits;
     metrics: SinkMetrics;
     log: Logger;
-  }) {
-    this.collection = deps.collection;
+  };
+
+  constructor(deps: SinkProcessor['deps']) {
+    this.deps = deps;
     this.codec = new EventCodec(deps.collection, historicSchemas(deps.collection.name));
-    this.writer = deps.writer;
-    this.deadLetters = deps.deadLetters;
-    this.limits = deps.limits;
-    this.metrics = deps.metrics;
-    this.log = deps.log;
   }
 
   async processBatch(
@@ -82,39 +72,36 @@ export class SinkProcessor {
     messages: KafkaMessage[],
     control: BatchControl,
   ): Promise<BatchOutcome> {
-    const label = { collection: this.collection.name };
+    const { collection, writer, deadLetters, limits, metrics, log } = this.deps;
+    const label = { collection: collection.name };
     const events: ChangeEvent[] = [];
     const sourceOf = new Map<ChangeEvent, KafkaMessage>();
     const letters: DeadLetter[] = [];
+    const deadLetter = (message: KafkaMessage, errorType: string, reason: string) =>
+      letters.push({ topic, partition, message, errorType, reason });
     const fetchedAt = Date.now();
     for (const message of messages) {
       if (message.value === null) continue; // tombstone: only for compaction
       try {
         const event = this.codec.decode(message.value, message.headers?.[SCHEMA_HEADER]?.toString());
-        this.metrics.commitToFetched.observe((fetchedAt - event.committedAt) / 1000);
+        metrics.commitToFetched.observe((fetchedAt - event.committedAt) / 1000);
         events.push(event);
         sourceOf.set(event, message);
       } catch (err) {
-        letters.push({
-          topic,
-          partition,
-          message,
-          errorType: 'SYNC_EVENT_UNDECODABLE',
-          reason: (err as Error).message,
-        });
+        deadLetter(message, 'SYNC_EVENT_UNDECODABLE', (err as Error).message);
       }
     }
 
-    const backoff = { initialMs: this.limits.retryInitialMs, maxMs: this.limits.retryMaxMs };
+    const backoff = { initialMs: limits.retryInitialMs, maxMs: limits.retryMaxMs };
     const wait = (ms: number) => this.pause(ms, control);
     try {
-      for (const chunk of planChunks(events, this.limits)) {
+      for (const chunk of planChunks(events, limits)) {
         let pending: PlannedEvent[] = chunk;
         await retry(
           async () => {
             if (!control.active()) throw abandoned();
-            const end = this.metrics.bulkSeconds.startTimer();
-            const results = await this.writer.bulk(this.collection.index.alias, pending).finally(end);
+            const end = metrics.bulkSeconds.startTimer();
+            const results = await writer.bulk(collection.index.alias, pending).finally(end);
             const transient: PlannedEvent[] = [];
             const now = Date.now();
             let indexed = 0;
@@ -124,22 +111,16 @@ export class SinkProcessor {
               const outcome = classify(r);
               if (outcome === 'indexed' || outcome === 'absent') {
                 indexed++;
-                this.metrics.commitToIndexed.observe((now - planned.event.committedAt) / 1000);
+                metrics.commitToIndexed.observe((now - planned.event.committedAt) / 1000);
               } else if (outcome === 'stale') stale++;
               else if (outcome === 'transient') transient.push(planned);
               else {
                 const { code, message } = rejection(r);
-                letters.push({
-                  topic,
-                  partition,
-                  message: sourceOf.get(planned.event)!,
-                  errorType: code,
-                  reason: message,
-                });
+                deadLetter(sourceOf.get(planned.event)!, code, message);
               }
             });
-            if (indexed) this.metrics.indexed.inc(label, indexed);
-            if (stale) this.metrics.stale.inc(label, stale);
+            if (indexed) metrics.indexed.inc(label, indexed);
+            if (stale) metrics.stale.inc(label, stale);
             pending = transient;
             if (pending.length) throw new SynclineError('SYNC_INDEX_TRANSIENT', `${pending.length} items to retry`);
           },
@@ -148,8 +129,8 @@ export class SinkProcessor {
             classifiers: [classifyEsError],
             wait,
             onRetry: (err, attempt) => {
-              this.metrics.retries.inc(label, pending.length);
-              if (err.cause) this.log.warn({ err: err.message, partition, attempt }, 'bulk request failed; retrying');
+              metrics.retries.inc(label, pending.length);
+              if (err.cause) log.warn({ err: err.message, partition, attempt }, 'bulk request failed; retrying');
             },
           },
         );
@@ -158,17 +139,17 @@ export class SinkProcessor {
         await retry(
           async () => {
             if (!control.active()) throw abandoned();
-            await this.deadLetters.send(letters);
+            await deadLetters.send(letters);
           },
           {
             backoff,
             classifiers: [(err) => classifyKafkaError(err, 'producer')],
             wait,
-            onRetry: (err) => this.log.warn({ err: err.message }, 'dead-letter produce failed; retrying'),
+            onRetry: (err) => log.warn({ err: err.message }, 'dead-letter produce failed; retrying'),
           },
         );
-        this.metrics.deadLetters.inc(label, letters.length);
-        this.log.warn({ partition, count: letters.length, first: letters[0]!.reason }, 'events dead-lettered');
+        metrics.deadLetters.inc(label, letters.length);
+        log.warn({ partition, count: letters.length, first: letters[0]!.reason }, 'events dead-lettered');
       }
     } catch (err) {
       if (isSynclineError(err, 'SYNC_PARTITION_LOST')) return 'abandoned';

@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { REPO_ROOT } from './processes.ts';
 
 export interface Services {
   mode: 'env' | 'testcontainers' | 'local';
@@ -22,7 +22,6 @@ export interface StartedServices {
   stop(): Promise<void>;
 }
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ES_IMAGE_VERSION = '9.5.0';
 const KAFKA_IMAGE_VERSION = '3.9.2';
 

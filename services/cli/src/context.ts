@@ -1,30 +1,18 @@
-// What every CLI command needs, built once from the validated configuration.
+// What every CLI command needs (Context), built once from the validated configuration.
 import { Client as EsClient } from '@elastic/elasticsearch';
-import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { httpPort, loadConfig as load, sharedEnv, sinkGroupEnv, SynclineError } from '@syncline/core';
 import { createKafka } from '@syncline/kafka';
 import { migrate } from '@syncline/outbox';
-import { type Collection, type Declaration, findCollection, loadDeclaration } from '@syncline/schema';
+import { type Collection, findCollection, loadDeclaration } from '@syncline/schema';
 import { z } from 'zod';
 
 /** The command's configuration (docs/configuration.md); the port is the reconcile service's. */
 export const configSchema = z.object({ ...sharedEnv, ...sinkGroupEnv, SYNCLINE_HTTP_PORT: httpPort(8083) });
 
-export interface Context {
-  declaration: Declaration;
-  pool: pg.Pool;
-  kafka: Kafka;
-  es: EsClient;
-  sinkGroup: string;
-  http: { host: string; port: number };
-  collection(name: string | undefined): Collection;
-  /** Ensures Syncline's tables (the operations keep their progress there). */
-  migrate(): Promise<void>;
-  close(): Promise<void>;
-}
+export type Context = ReturnType<typeof createContext>;
 
-export function createContext(env: Record<string, string | undefined>): Context {
+export function createContext(env: Record<string, string | undefined>) {
   const config = load(configSchema, env);
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
   const pool = new pg.Pool({ connectionString: config.SYNCLINE_PG_URL, max: 4 });
@@ -37,7 +25,7 @@ export function createContext(env: Record<string, string | undefined>): Context 
     es,
     sinkGroup: config.SYNCLINE_SINK_GROUP,
     http: { host: config.SYNCLINE_HTTP_HOST, port: config.SYNCLINE_HTTP_PORT },
-    collection(name) {
+    collection(name: string | undefined): Collection {
       if (!name) throw new SynclineError('SYNC_USAGE', 'name a collection');
       const c = findCollection(declaration, name);
       if (!c) {
@@ -48,6 +36,7 @@ export function createContext(env: Record<string, string | undefined>): Context 
       }
       return c;
     },
+    /** Ensures Syncline's tables (the operations keep their progress there). */
     migrate: () => migrate(pool, declaration),
     async close() {
       await pool.end();

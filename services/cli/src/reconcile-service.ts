@@ -4,6 +4,8 @@ import { createLogger, createMetricsRegistry, metricsOn, startOpsServer, untilSi
 import type { Context } from './context.ts';
 import { reconcile } from './reconcile.ts';
 
+const DRIFT_KINDS = ['missing', 'stale', 'orphaned', 'diverged', 'ahead'] as const;
+
 export async function serveReconcile(
   ctx: Context,
   opts: { intervalSeconds: number; repair: boolean; host: string; port: number },
@@ -21,23 +23,12 @@ export async function serveReconcile(
     for (const c of ctx.declaration.collections) {
       try {
         const r = await reconcile(ctx.pool, ctx.es, ctx.declaration, c, { repair: opts.repair });
-        for (const kind of ['missing', 'stale', 'orphaned', 'diverged', 'ahead'] as const)
-          drift.set({ collection: c.name, kind }, r[kind].length);
+        const found = Object.fromEntries(DRIFT_KINDS.map((kind) => [kind, r[kind].length]));
+        for (const kind of DRIFT_KINDS) drift.set({ collection: c.name, kind }, found[kind]!);
         repaired.inc({ collection: c.name }, r.repaired);
         runs.inc({ collection: c.name, result: 'ok' });
         lastRun.set({ collection: c.name }, Date.now() / 1000);
-        log.info(
-          {
-            collection: c.name,
-            missing: r.missing.length,
-            stale: r.stale.length,
-            orphaned: r.orphaned.length,
-            diverged: r.diverged.length,
-            ahead: r.ahead.length,
-            repaired: r.repaired,
-          },
-          'reconciled',
-        );
+        log.info({ collection: c.name, ...found, repaired: r.repaired }, 'reconciled');
       } catch (err) {
         runs.inc({ collection: c.name, result: 'error' });
         log.error({ err, collection: c.name }, 'reconcile failed');

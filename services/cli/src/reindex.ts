@@ -16,6 +16,7 @@ import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { REINDEX_TABLE, RETIRED_INDEX_TABLE, withOperationLock } from '@syncline/outbox';
 import type { Collection } from '@syncline/schema';
 import {
+  aliasTargets,
   EsBulkWriter,
   ensureIndex,
   indexMappings,
@@ -41,11 +42,6 @@ export interface ReindexResult {
   documents: number;
   resumed: boolean;
   deleted: string[];
-}
-
-async function currentTargets(es: Client, alias: string): Promise<string[]> {
-  const exists = await es.indices.existsAlias({ name: alias });
-  return exists ? Object.keys(await es.indices.getAlias({ name: alias })) : [];
 }
 
 /**
@@ -147,11 +143,8 @@ async function catchUp(
   let events = 0;
   let running = true;
   // A failing slice stops the others (their batches abandon, their consumers disconnect).
-  let abort!: (err: unknown) => void;
-  const aborted = new Promise<never>((_, reject) => {
-    abort = reject;
-  });
-  aborted.catch(() => {});
+  const aborted = Promise.withResolvers<never>();
+  aborted.promise.catch(() => {});
 
   const slice = async (k: number) => {
     const partitions = all.filter((p) => p % SLICES === k);
@@ -165,10 +158,7 @@ async function catchUp(
       maxWaitTimeInMs: 100,
     });
     let finishing = false;
-    let settle!: { resolve: () => void; reject: (err: unknown) => void };
-    const finished = new Promise<void>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
+    const finished = Promise.withResolvers<void>();
     // A partition settled up to lastOffset; once all of the slice reached their ends, commit them.
     const advance = async (partition: number, lastOffset: string) => {
       reached.set(partition, Math.max(reached.get(partition)!, Number(lastOffset) + 1));
@@ -177,14 +167,14 @@ async function catchUp(
       await consumer.commitOffsets(
         partitions.map((p) => ({ topic: c.topic, partition: p, offset: String(reached.get(p)) })),
       );
-      settle.resolve();
+      finished.resolve();
     };
     // Batches of nothing but transaction markers never reach eachBatch: kafkajs resolves them itself.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.batchSize === 0) advance(payload.partition, payload.lastOffset).catch(settle.reject);
+      if (payload.batchSize === 0) advance(payload.partition, payload.lastOffset).catch(finished.reject);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) settle.reject(payload.error);
+      if (!payload.restart) finished.reject(payload.error);
     });
     await consumer.connect();
     try {
@@ -207,7 +197,7 @@ async function catchUp(
           await advance(batch.partition, batch.lastOffset());
         },
       });
-      await Promise.race([finished, aborted]);
+      await Promise.race([finished.promise, aborted.promise]);
     } finally {
       await consumer.disconnect();
     }
@@ -216,7 +206,7 @@ async function catchUp(
     Array.from({ length: SLICES }, (_, k) =>
       slice(k).catch((err: unknown) => {
         running = false;
-        abort(err);
+        aborted.reject(err);
         throw err;
       }),
     ),
@@ -250,6 +240,12 @@ export async function reindex(
   });
 }
 
+/** One more than the highest generation of the alias's physical indexes (1 when there is none). */
+async function nextGeneration(es: Client, alias: string): Promise<number> {
+  const existing = Object.keys(await es.indices.get({ index: `${alias}_*`, expand_wildcards: 'all' }));
+  return Math.max(0, ...existing.map((n) => Number(n.slice(alias.length + 1)) || 0)) + 1;
+}
+
 async function rebuild(
   pool: pg.Pool,
   kafka: Kafka,
@@ -267,17 +263,9 @@ async function rebuild(
       [c.name],
     )
   ).rows[0];
-  const before = await currentTargets(es, alias);
-  let index: string;
+  const before = await aliasTargets(es, alias);
+  const index = state?.index ?? physicalIndexName(c, await nextGeneration(es, alias));
   let reached = new Map<number, number>();
-  const resumed = Boolean(state);
-  if (state) {
-    index = state.index;
-  } else {
-    const existing = Object.keys(await es.indices.get({ index: `${alias}_*`, expand_wildcards: 'all' }));
-    const generation = Math.max(0, ...existing.map((n) => Number(n.slice(alias.length + 1)) || 0)) + 1;
-    index = physicalIndexName(c, generation);
-  }
   // Each run has its own groups. A crashed run's consumers stay members of its groups until their
   // sessions time out, and joining those would wait for that: a resumed run starts its new groups
   // at the old groups' positions.
@@ -307,7 +295,7 @@ async function rebuild(
   });
   await es.indices.refresh({ index });
   await options.beforeSwap?.();
-  const old = (await currentTargets(es, alias)).filter((n) => n !== index);
+  const old = (await aliasTargets(es, alias)).filter((n) => n !== index);
   await es.indices.updateAliases({
     actions: [...old.map((n) => ({ remove: { index: n, alias } })), { add: { index, alias, is_write_index: true } }],
   });
@@ -315,12 +303,8 @@ async function rebuild(
   if (late > 0) await es.indices.refresh({ index });
   events += late;
 
-  for (const n of old) {
-    await pool.query(`insert into ${RETIRED_INDEX_TABLE} (index, collection) values ($1, $2) on conflict do nothing`, [
-      n,
-      c.name,
-    ]);
-  }
+  const retire = `insert into ${RETIRED_INDEX_TABLE} (index, collection) values ($1, $2) on conflict do nothing`;
+  for (const n of old) await pool.query(retire, [n, c.name]);
   const deleted: string[] = [];
   const due = await pool.query<{ index: string }>(
     `select index from ${RETIRED_INDEX_TABLE} where collection = $1 and retired_at <= now() - make_interval(secs => $2)`,
@@ -337,14 +321,13 @@ async function rebuild(
     .filter((g) => g.startsWith(groupPrefix(c, index)));
   await admin.deleteGroups(groups).catch(() => {});
   await pool.query(`delete from ${REINDEX_TABLE} where collection = $1`, [c.name]);
-  const documents = (await es.count({ index })).count;
   return {
     collection: c.name,
     from: before.find((n) => n !== index) ?? null,
     to: index,
     events,
-    documents,
-    resumed,
+    documents: (await es.count({ index })).count,
+    resumed: Boolean(state),
     deleted,
   };
 }

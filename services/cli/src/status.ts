@@ -1,6 +1,7 @@
 // `syncline status`: one line of facts per collection, from PostgreSQL, Kafka and Elasticsearch.
 import { deadLetterTopic } from '@syncline/kafka';
 import { OUTBOX_TABLE } from '@syncline/outbox';
+import { aliasTargets } from '@syncline/sink';
 import type { Context } from './context.ts';
 
 export interface CollectionStatus {
@@ -19,40 +20,32 @@ export async function status(ctx: Context): Promise<CollectionStatus[]> {
   await admin.connect();
   try {
     const topics = new Set(await admin.listTopics());
+    const offsets = async (topic: string) => (topics.has(topic) ? await admin.fetchTopicOffsets(topic) : []);
+    const events = (ends: { high: string; low: string }[]) =>
+      ends.reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+    const count = async (sql: string, values: unknown[] = []) =>
+      Number((await ctx.pool.query<{ n: string }>(sql, values)).rows[0]!.n);
     const out: CollectionStatus[] = [];
     for (const c of ctx.declaration.collections) {
-      const count = async (sql: string, values: unknown[] = []) =>
-        Number((await ctx.pool.query<{ n: string }>(sql, values)).rows[0]!.n);
       const rows = await count(`select count(*) as n from "${c.table}"`);
       const backlog = await count(`select count(*) as n from ${OUTBOX_TABLE} where collection = $1`, [c.name]);
-      let topicEvents = 0;
+      const ends = await offsets(c.topic);
       let lag = 0;
-      if (topics.has(c.topic)) {
-        const ends = await admin.fetchTopicOffsets(c.topic);
-        topicEvents = ends.reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+      if (ends.length) {
         const committed = (await admin.fetchOffsets({ groupId: ctx.sinkGroup, topics: [c.topic] }))[0]!.partitions;
         lag = ends.reduce((s, p) => {
           const at = Number(committed.find((x) => x.partition === p.partition)?.offset ?? -1);
           return s + Number(p.high) - (at < 0 ? Number(p.low) : at);
         }, 0);
       }
-      let deadLetters = 0;
-      if (topics.has(deadLetterTopic(c.topic))) {
-        deadLetters = (await admin.fetchTopicOffsets(deadLetterTopic(c.topic))).reduce(
-          (s, p) => s + Number(p.high) - Number(p.low),
-          0,
-        );
-      }
-      const aliasExists = await ctx.es.indices.existsAlias({ name: c.index.alias });
-      const target = aliasExists
-        ? (Object.keys(await ctx.es.indices.getAlias({ name: c.index.alias }))[0] ?? null)
-        : null;
+      const deadLetters = events(await offsets(deadLetterTopic(c.topic)));
+      const [target = null] = await aliasTargets(ctx.es, c.index.alias);
       const docs = target ? (await ctx.es.count({ index: c.index.alias })).count : 0;
       out.push({
         collection: c.name,
         postgresRows: rows,
         outboxBacklog: backlog,
-        topicEvents,
+        topicEvents: events(ends),
         consumerLag: lag,
         indexDocuments: docs,
         aliasTarget: target,

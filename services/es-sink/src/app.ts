@@ -1,7 +1,7 @@
 // Builds a sink instance: index template and alias, dead-letter topics, the consumer group and the
 // HTTP endpoints. Instances with the same group share the partitions; adding one scales out.
 import type { Client } from '@elastic/elasticsearch';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
 import type { Consumer, Kafka } from 'kafkajs';
 import { isSynclineError, metricsOn, type sinkEnv, type Logger, opsRoutes, type Registry } from '@syncline/core';
 import { classifyKafkaError, deadLetterTopicConfig, ensureTopics } from '@syncline/kafka';
@@ -9,12 +9,7 @@ import type { Declaration } from '@syncline/schema';
 import { ensureIndex, EsBulkWriter, KafkaDeadLetterSink, SinkProcessor, sinkMetrics } from '@syncline/sink';
 import type { SinkConfig } from './config.ts';
 
-export interface Sink {
-  http: FastifyInstance;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  ready(): boolean;
-}
+export type Sink = Awaited<ReturnType<typeof buildSink>>;
 
 export async function buildSink(deps: {
   /** The sink's own variables (core's sinkEnv). */
@@ -24,7 +19,7 @@ export async function buildSink(deps: {
   es: Client;
   log: Logger;
   registry: Registry;
-}): Promise<Sink> {
+}) {
   const { config, declaration, kafka, es, log, registry } = deps;
   const metrics = sinkMetrics(registry);
   const lag = metricsOn(registry).gauge(
@@ -79,9 +74,7 @@ export async function buildSink(deps: {
       joined.add(slot);
       log.info({ consumer: slot, assignment: e.payload.memberAssignment }, 'joined the consumer group');
     });
-    c.on(c.events.STOP, () => {
-      joined.delete(slot);
-    });
+    c.on(c.events.STOP, () => joined.delete(slot));
     c.on(c.events.CRASH, (e) => {
       joined.delete(slot);
       log.error({ consumer: slot, err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
@@ -147,13 +140,10 @@ export async function buildSink(deps: {
       })();
       const count = config.SYNCLINE_SINK_CONSUMERS;
       let arrived = 0;
-      let release!: () => void;
-      const allConnected = new Promise<void>((resolve) => {
-        release = resolve;
-      });
+      const allConnected = Promise.withResolvers<void>();
       const together = async () => {
-        if (++arrived === count) release();
-        await Promise.all([allConnected, setup]);
+        if (++arrived === count) allConnected.resolve();
+        await Promise.all([allConnected.promise, setup]);
       };
       await Promise.all([setup, ...Array.from({ length: count }, (_, slot) => launch(slot, together))]);
     },

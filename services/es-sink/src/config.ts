@@ -6,6 +6,4 @@ export const configSchema = z.object({ ...sharedEnv, SYNCLINE_HTTP_PORT: httpPor
 
 export type SinkConfig = z.infer<typeof configSchema>;
 
-export function loadConfig(env: Record<string, string | undefined>): Readonly<SinkConfig> {
-  return load(configSchema, env);
-}
+export const loadConfig = (env: Record<string, string | undefined>) => load(configSchema, env);

@@ -1,2 +1,1 @@
 export { buildSink, type Sink } from './app.ts';
-export { configSchema, loadConfig, type SinkConfig } from './config.ts';

@@ -9,8 +9,4 @@ export const configSchema = z
     path: ['SYNCLINE_RELAY_SHARD'],
   });
 
-export type RelayConfig = z.infer<typeof configSchema>;
-
-export function loadConfig(env: Record<string, string | undefined>): Readonly<RelayConfig> {
-  return load(configSchema, env);
-}
+export const loadConfig = (env: Record<string, string | undefined>) => load(configSchema, env);

@@ -12,6 +12,4 @@ export const configSchema = z.object({
 
 export type WriteApiConfig = z.infer<typeof configSchema>;
 
-export function loadConfig(env: Record<string, string | undefined>): Readonly<WriteApiConfig> {
-  return load(configSchema, env);
-}
+export const loadConfig = (env: Record<string, string | undefined>) => load(configSchema, env);

@@ -10,14 +10,11 @@ import type { Admin, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { sleep } from '@syncline/core';
 import { keyHash } from '@syncline/kafka';
-import { OUTBOX_TABLE } from '@syncline/outbox';
+import { OUTBOX_TABLE, type WriteResult } from '@syncline/outbox';
 import { type Collection, EventCodec } from '@syncline/schema';
 
-export interface Change {
-  id: string;
-  op: 'UPSERT' | 'DELETE';
-  version: number;
-}
+/** A committed change the wait is for. */
+export type Change = Pick<WriteResult, 'id' | 'op' | 'version'>;
 
 export interface IndexWaiter {
   /** True once the index shows every change; false at the deadline (epoch ms). */
@@ -30,16 +27,10 @@ const POLL_MS = 25;
 const LARGE = 100;
 
 export class PipelineIndexWaiter implements IndexWaiter {
-  private readonly es: Client;
-  private readonly pool: pg.Pool;
-  private readonly kafka: Kafka;
-  private readonly sinkGroup: string;
+  private readonly deps: { es: Client; pool: pg.Pool; kafka: Kafka; sinkGroup: string };
 
-  constructor(deps: { es: Client; pool: pg.Pool; kafka: Kafka; sinkGroup: string }) {
-    this.es = deps.es;
-    this.pool = deps.pool;
-    this.kafka = deps.kafka;
-    this.sinkGroup = deps.sinkGroup;
+  constructor(deps: PipelineIndexWaiter['deps']) {
+    this.deps = deps;
   }
 
   async waitIndexed(c: Collection, changes: Change[], deadline: number): Promise<boolean> {
@@ -52,7 +43,7 @@ export class PipelineIndexWaiter implements IndexWaiter {
     for (;;) {
       // One multi-get per round for every change still waited for.
       const { docs } = await beforeDeadline(
-        this.es.mget({ index: c.index.alias, ids: pending.map((ch) => ch.id), _source: false }),
+        this.deps.es.mget({ index: c.index.alias, ids: pending.map((ch) => ch.id), _source: false }),
         deadline,
       );
       const version = new Map(docs.map((d) => [d._id, 'found' in d && d.found ? (d._version ?? 0) : null]));
@@ -70,10 +61,10 @@ export class PipelineIndexWaiter implements IndexWaiter {
   private async settled(c: Collection, changes: Change[], deadline: number): Promise<boolean> {
     // Every outbox row up to the newest committed now (these deletes' included) is gone once the smallest
     // seq left is above it: both are primary-key lookups, however large a backlog is.
-    const seq = async (fn: 'min' | 'max') =>
-      Number(
-        (await this.pool.query(`select ${fn}(seq) as s from ${OUTBOX_TABLE}`)).rows[0].s ?? Number.POSITIVE_INFINITY,
-      );
+    const seq = async (fn: 'min' | 'max') => {
+      const { rows } = await this.deps.pool.query(`select ${fn}(seq) as s from ${OUTBOX_TABLE}`);
+      return Number(rows[0].s ?? Number.POSITIVE_INFINITY);
+    };
     const newest = await seq('max');
     while (newest !== Number.POSITIVE_INFINITY && (await seq('min')) <= newest) {
       if (Date.now() > deadline) return false;
@@ -90,7 +81,7 @@ export class PipelineIndexWaiter implements IndexWaiter {
     );
     for (;;) {
       const [committed] = await beforeDeadline(
-        admin.fetchOffsets({ groupId: this.sinkGroup, topics: [c.topic] }),
+        admin.fetchOffsets({ groupId: this.deps.sinkGroup, topics: [c.topic] }),
         deadline,
       );
       const settled = [...target].every(
@@ -113,7 +104,7 @@ export class PipelineIndexWaiter implements IndexWaiter {
   private admin: Promise<Admin> | undefined;
   private connectedAdmin(deadline: number): Promise<Admin> {
     if (!this.admin) {
-      const admin = this.kafka.admin();
+      const admin = this.deps.kafka.admin();
       this.admin = admin.connect().then(() => admin);
       this.admin.catch(() => {
         this.admin = undefined;

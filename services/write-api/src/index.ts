@@ -1,3 +1,2 @@
-export { buildApp, type WriteApiDeps } from './app.ts';
-export { configSchema, loadConfig, type WriteApiConfig } from './config.ts';
-export { type Change, type IndexWaiter, PipelineIndexWaiter } from './index-waiter.ts';
+export { buildApp } from './app.ts';
+export { PipelineIndexWaiter } from './index-waiter.ts';

@@ -39,15 +39,7 @@ runService('write-api', async () => {
     relay.start();
   }
   const index = new PipelineIndexWaiter({ es, pool, kafka, sinkGroup: config.SYNCLINE_SINK_GROUP });
-  const app = await buildApp({
-    config,
-    declaration,
-    pool,
-    log,
-    registry,
-    afterCommit: () => relay?.wake(),
-    index,
-  });
+  const app = await buildApp({ config, declaration, pool, log, registry, afterCommit: () => relay?.wake(), index });
   await listen(app, log, config.SYNCLINE_HTTP_HOST, config.SYNCLINE_HTTP_PORT);
   return {
     log,

@@ -7,8 +7,6 @@ import { OutboxReader, type Shard } from './outbox-reader.ts';
 import { PgOutboxStore } from './pg-outbox-store.ts';
 import { OutboxRelay } from './relay.ts';
 
-export type RelaySettings = typeof RELAY_DEFAULTS;
-
 export function buildRelay(deps: {
   pgUrl: string;
   kafka: Kafka;
@@ -16,7 +14,7 @@ export function buildRelay(deps: {
   log: Logger;
   registry: Registry;
   /** The relay's configuration variables (defaults: docs/configuration.md). */
-  config?: Partial<RelaySettings>;
+  config?: Partial<typeof RELAY_DEFAULTS>;
   /** This relay's shard of the outbox (default 0 of 1: every row). */
   shard?: Shard;
   /** Fault injection for tests: called after a publish, before the rows are removed. */

@@ -40,24 +40,19 @@ export interface BatchReader {
 }
 
 export class OutboxReader implements BatchReader {
-  private readonly connectionString: string;
-  private readonly declaration: Declaration;
-  private readonly shard: Shard;
+  /** What the worker thread reads with (outbox-reader-worker.ts). */
+  private readonly workerData: { connectionString: string; declaration: Declaration; shard: Shard };
   private worker: Worker | undefined;
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (b: EncodedBatch) => void; reject: (e: Error) => void }>();
 
   constructor(connectionString: string, declaration: Declaration, shard: Shard = { index: 0, count: 1 }) {
-    this.connectionString = connectionString;
-    this.declaration = declaration;
-    this.shard = shard;
+    this.workerData = { connectionString, declaration, shard };
   }
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./outbox-reader-worker.ts', import.meta.url), {
-      workerData: { connectionString: this.connectionString, declaration: this.declaration, shard: this.shard },
-    });
+    const worker = new Worker(new URL('./outbox-reader-worker.ts', import.meta.url), { workerData: this.workerData });
     worker.unref();
     worker.on('message', (m: ReadResponse) => {
       const p = this.pending.get(m.id);

@@ -5,13 +5,14 @@ import type { SeqRuns } from './event-batch.ts';
 import { shardFilterSql } from '../db/sql.ts';
 import { OUTBOX_TABLE, q, type Sql } from '../db/tables.ts';
 
+/** The runs as [first, last] pairs, in their order. */
+const pairsOf = (runs: SeqRuns) =>
+  Array.from({ length: runs.length / 2 }, (_, i): [number, number] => [runs[2 * i]!, runs[2 * i + 1]!]);
+
 /** The runs as sorted, disjoint, non-adjacent [first, last] pairs. */
 export function mergeRuns(runs: SeqRuns): [number, number][] {
-  const pairs: [number, number][] = [];
-  for (let i = 0; i < runs.length; i += 2) pairs.push([runs[i]!, runs[i + 1]!]);
-  pairs.sort((a, b) => a[0] - b[0]);
   const merged: [number, number][] = [];
-  for (const [first, last] of pairs) {
+  for (const [first, last] of pairsOf(runs).sort((a, b) => a[0] - b[0])) {
     const top = merged.at(-1);
     if (top && first <= top[1] + 1) top[1] = Math.max(top[1], last);
     else merged.push([first, last]);
@@ -91,15 +92,10 @@ export function utcMillis(v: string): number {
 
 /** Removes the rows of the runs: one index range scan per run. */
 export function removeRunsSql(runs: SeqRuns): Sql {
-  const firsts: number[] = [];
-  const lasts: number[] = [];
-  for (let i = 0; i < runs.length; i += 2) {
-    firsts.push(runs[i]!);
-    lasts.push(runs[i + 1]!);
-  }
+  const pairs = pairsOf(runs);
   return {
     text: `delete from ${q(OUTBOX_TABLE)} o using unnest($1::bigint[], $2::bigint[]) as r(first, last)
   where o.seq between r.first and r.last`,
-    values: [firsts, lasts],
+    values: [pairs.map(([first]) => first), pairs.map(([, last]) => last)],
   };
 }

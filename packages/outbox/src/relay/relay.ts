@@ -29,11 +29,14 @@ const PUBLISH_BACKOFF = { initialMs: 200, maxMs: 5000 };
 export type RelayState = 'stopped' | 'standby' | 'active';
 
 export class OutboxRelay {
-  private readonly store: OutboxStore;
-  private readonly reader: BatchReader;
-  private readonly publisher: EventPublisher;
-  private readonly log: Logger;
-  private readonly options: RelayOptions;
+  private readonly deps: {
+    store: OutboxStore;
+    reader: BatchReader;
+    publisher: EventPublisher;
+    log: Logger;
+    registry: Registry;
+    options: RelayOptions;
+  };
   private abort = new AbortController();
   private wakeUp: AbortController = new AbortController();
   private loop: Promise<void> | undefined;
@@ -41,19 +44,8 @@ export class OutboxRelay {
   state: RelayState = 'stopped';
   private readonly metrics;
 
-  constructor(deps: {
-    store: OutboxStore;
-    reader: BatchReader;
-    publisher: EventPublisher;
-    log: Logger;
-    registry: Registry;
-    options: RelayOptions;
-  }) {
-    this.store = deps.store;
-    this.reader = deps.reader;
-    this.publisher = deps.publisher;
-    this.log = deps.log;
-    this.options = deps.options;
+  constructor(deps: OutboxRelay['deps']) {
+    this.deps = deps;
     const m = metricsOn(deps.registry);
     this.metrics = {
       published: m.counter('syncline_relay_events_published_total', 'Events published to Kafka'),
@@ -97,20 +89,21 @@ export class OutboxRelay {
     this.wake();
     await this.loop;
     // Leadership goes with the session: a standby takes over at its next poll.
-    await Promise.all([this.reader.close(), this.store.close()]);
+    await Promise.all([this.deps.reader.close(), this.deps.store.close()]);
     this.loop = undefined;
     this.state = 'stopped';
     this.metrics.active.set(0);
   }
 
   async sampleBacklog(): Promise<{ count: number; oldestAgeSeconds: number }> {
-    const b = await this.store.backlog();
+    const b = await this.deps.store.backlog();
     this.metrics.backlog.set(b.count);
     this.metrics.oldest.set(b.oldestAgeSeconds);
     return b;
   }
 
   private async run(): Promise<void> {
+    const { store, reader, publisher, log, options } = this.deps;
     const signal = this.abort.signal;
     let idle = IDLE_MIN_MS;
     // Pipelined, with at most one batch ever committed to Kafka but not yet removed:
@@ -128,8 +121,8 @@ export class OutboxRelay {
       inflight = undefined;
       if (!step) return Promise.resolve();
       const done = step.done.then(async () => {
-        this.options.afterPublish?.();
-        await this.store.remove(step.batch.runs);
+        options.afterPublish?.();
+        await store.remove(step.batch.runs);
         this.metrics.published.inc(step.batch.events);
       });
       done.catch(() => {}); // observed by whoever awaits it
@@ -155,30 +148,30 @@ export class OutboxRelay {
     // Up to three batches are in memory (removing, in flight, read ahead). Records can be large, so a
     // read asks for as many as fit batchBytes at the size of the largest record of the last batch
     // read (until one was read, as if batchSize were at most 1000).
-    let largest = this.options.batchBytes / Math.min(this.options.batchSize, 1000);
-    const limit = () => Math.max(1, Math.min(this.options.batchSize, Math.floor(this.options.batchBytes / largest)));
+    let largest = options.batchBytes / Math.min(options.batchSize, 1000);
+    const limit = () => Math.max(1, Math.min(options.batchSize, Math.floor(options.batchBytes / largest)));
     const read = (exclude: SeqRuns) =>
-      this.reader.read(limit(), exclude).then((batch) => {
+      reader.read(limit(), exclude).then((batch) => {
         if (batch.events > 0) largest = batch.maxRecordBytes;
         return batch;
       });
     let refusal = '';
     const lead = () =>
-      this.store.tryLead().catch((err: Error) => {
-        if (err.message !== refusal) this.log.error({ err: err.message }, 'relay cannot lead this outbox');
+      store.tryLead().catch((err: Error) => {
+        if (err.message !== refusal) log.error({ err: err.message }, 'relay cannot lead this outbox');
         refusal = err.message;
         return false;
       });
     while (!signal.aborted) {
       if (!(await lead())) {
         await forget();
-        if (this.state !== 'standby') this.log.info('relay is a hot standby; another relay holds the outbox');
+        if (this.state !== 'standby') log.info('relay is a hot standby; another relay holds the outbox');
         this.state = 'standby';
         this.metrics.active.set(0);
         await sleep(STANDBY_POLL_MS, signal);
         continue;
       }
-      if (this.state !== 'active') this.log.info('relay is active');
+      if (this.state !== 'active') log.info('relay is active');
       this.state = 'active';
       this.metrics.active.set(1);
       const step = async () => {
@@ -200,7 +193,7 @@ export class OutboxRelay {
         await inflight?.done;
         const previousRemoved = removeCommitted();
         const end = this.metrics.batches.startTimer();
-        const done = this.publisher.publish(batch.topicMessages, previousRemoved).then(() => {
+        const done = publisher.publish(batch.topicMessages, previousRemoved).then(() => {
           end();
           this.metrics.commitToPublished.observe((Date.now() - batch.oldestCommittedAt) / 1000);
         });
@@ -211,7 +204,7 @@ export class OutboxRelay {
       // retrying cannot fix is logged as an error and tried again at the longest backoff: a relay never stops.
       const failed = (err: unknown, retryInMs: number, retriable: boolean) => {
         this.metrics.failures.inc();
-        this.log[retriable ? 'warn' : 'error']({ err, retryInMs }, 'relay could not publish; retrying');
+        log[retriable ? 'warn' : 'error']({ err, retryInMs }, 'relay could not publish; retrying');
       };
       try {
         await retry(
@@ -241,7 +234,7 @@ export class OutboxRelay {
     try {
       await drain();
     } catch (err) {
-      this.log.warn({ err }, 'the last batch was not confirmed; it will be published again');
+      log.warn({ err }, 'the last batch was not confirmed; it will be published again');
     }
   }
 
