@@ -1,6 +1,8 @@
-// `./dev up` / `./dev down`: runs the services (write API with its embedded outbox relay, and one
-// Elasticsearch sink) as background processes against the local stack, then shows them working:
-// a document written over HTTP is found in Elasticsearch through the alias.
+// `./dev up` / `./dev down`: creates the demo application's own table (scripts/demo-schema.sql) and
+// attaches capture to it, runs the services (write API with its embedded outbox relay, and one
+// Elasticsearch sink) as background processes against the local stack, then shows them working: a
+// row written with psql and a document written over HTTP are both found in Elasticsearch.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually, spawnService } from '@syncline/testkit';
@@ -11,6 +13,14 @@ const LOGS = join(ROOT, '.stack', 'logs');
 const API = 'http://127.0.0.1:8080';
 const ES = 'http://127.0.0.1:9200';
 const API_KEY = process.env.SYNCLINE_DEMO_API_KEY ?? 'dev-key';
+const PG_URL = 'postgres://postgres@127.0.0.1:5432/syncline';
+const ENV = {
+  SYNCLINE_PG_URL: PG_URL,
+  SYNCLINE_COLLECTIONS: join(ROOT, 'syncline.collections.json'),
+  SYNCLINE_API_KEYS: API_KEY,
+};
+const psql = (sql: string) =>
+  execFileSync('psql', [PG_URL, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql], { encoding: 'utf8' }).trim();
 
 /** Each runs services/<name>/src/main.ts and serves /readyz on its port. */
 const SERVICES = [
@@ -45,16 +55,19 @@ async function waitReady(url: string, name: string, log: string, pid: number): P
 
 async function up(): Promise<void> {
   mkdirSync(STATE, { recursive: true });
+  // The application's table, as the application would create it, then capture attached to it.
+  execFileSync('psql', [PG_URL, '-v', 'ON_ERROR_STOP=1', '-q', '-f', join(ROOT, 'scripts/demo-schema.sql')]);
+  console.log(
+    execFileSync(process.execPath, [join(ROOT, 'services/cli/src/main.ts'), 'capture', 'enable', 'products'], {
+      env: { ...process.env, ...ENV },
+      encoding: 'utf8',
+    }).trim(),
+  );
   for (const s of SERVICES) {
     const log = join(LOGS, `${s.name}.log`);
     let pid = pidOf(s.name);
     if (!pid || !alive(pid)) {
-      const env = {
-        SYNCLINE_PG_URL: 'postgres://postgres@127.0.0.1:5432/syncline',
-        SYNCLINE_COLLECTIONS: join(ROOT, 'syncline.collections.json'),
-        SYNCLINE_API_KEYS: API_KEY,
-        SYNCLINE_HTTP_PORT: String(s.port),
-      };
+      const env = { ...ENV, SYNCLINE_HTTP_PORT: String(s.port) };
       pid = (await spawnService(s.name, `services/${s.name}/src/main.ts`, env, { logFile: log, detached: true })).pid;
       writeFileSync(join(STATE, `${s.name}.pid`), String(pid));
       console.log(`demo: started ${s.name} (pid ${pid}), log ${log}`);
@@ -91,6 +104,18 @@ async function demo(): Promise<void> {
     (await search.json()) as { hits: { total: { value: number }; hits: { _id: string; _version: number }[] } }
   ).hits;
   const found = hits.hits.find((h) => h._id === id);
+  // The application writes its table directly: psql, naming only the table's own columns.
+  const sqlId = `psql-${Date.now().toString(36)}`;
+  psql(`insert into products (id, name, description, price, tags, in_stock, updated_at)
+        values ('${sqlId}', 'Enamel teapot', 'Written with psql', 24.5, '{kitchen,psql}', true, now())`);
+  const direct = await eventually(
+    async () => {
+      const res = await fetch(`${ES}/products/_doc/${sqlId}`);
+      if (!res.ok) throw new Error(`the row inserted with psql (${sqlId}) did not reach Elasticsearch`);
+      return (await res.json()) as { _version: number; _source: { name: string } };
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
   console.log(`
 Syncline is running:
   write API      ${API}   (OpenAPI docs: ${API}/docs, metrics: ${API}/metrics, API key: ${API_KEY})
@@ -100,8 +125,14 @@ Syncline is running:
 
 Just now: PUT products/${id} committed version ${written.version} to PostgreSQL, and the search for "kettle"
 found it in Elasticsearch at version ${found?._version ?? 'NOT FOUND'} (${hits.total.value} hit(s) in all).
+And psql inserted row ${sqlId} into table products directly: Elasticsearch has "${direct._source.name}" at version ${direct._version}.
 
-Try it yourself:
+products is the application's own table: every committed change to it, by any client, is captured
+(syncline capture status products). Try it yourself:
+  psql ${PG_URL} -c "update products set price = 19.5 where id = '${sqlId}'"
+  curl -s '${ES}/products/_doc/${sqlId}?pretty'
+  psql ${PG_URL} -c "delete from products where id = '${sqlId}'"
+
   curl -s -X PUT '${API}/v1/collections/products/documents/p-1?wait=indexed' \\
        -H 'content-type: application/json' -H 'x-api-key: ${API_KEY}' \\
        -d '{"name": "Cast iron pan", "price": 49.5, "tags": ["kitchen"], "in_stock": true}'

@@ -4,8 +4,8 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@syncline/testkit';
+import { describe, expect, it } from 'vitest';
 
 interface Workspace {
   dir: string;

@@ -5,12 +5,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { buildRelay, migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
 import { AVRO_DIR, EventCodec } from '@syncline/schema';
-import { createNamespace, type Namespace, readTopic, REPO_ROOT } from '@syncline/testkit';
+import { createNamespace, type Namespace, REPO_ROOT, readTopic } from '@syncline/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { namespacedDeclaration } from './support/namespaced.ts';
 
 const run = promisify(execFile);

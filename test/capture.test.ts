@@ -3,13 +3,13 @@
 // Elasticsearch with the same guarantees, whatever the key type; TRUNCATE, schema changes, values
 // the declaration cannot carry, and backfill/reconcile/dlq replay on a captured table.
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { backfill, reconcile, replayDeadLetters } from '@syncline/cli';
+import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { DLQ_HEADERS, deadLetterTopic, ensureTopics, topicsOf } from '@syncline/kafka';
 import { buildRelay, captureStatus, disableCapture, enableCapture, migrate, OutboxWriter } from '@syncline/outbox';
-import { backfill, reconcile, replayDeadLetters } from '@syncline/cli';
 import { type Collection, EventCodec, parseDeclaration, SCHEMA_HEADER } from '@syncline/schema';
-import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { createNamespace, eventually, type Namespace, readTopic, spawnService, writeTempJson } from '@syncline/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { compareEsWithPg } from './support/compare.ts';
 import { buildTestApp, type Harness, startHarness } from './support/harness.ts';
 import { serviceEnv } from './support/namespaced.ts';

@@ -1,8 +1,8 @@
 // The fuzzer of `./dev fuzz` in the suite, on a smaller budget: over real sockets, no answer is a 5xx
 // or outside the documented error shape, and once idle Elasticsearch equals PostgreSQL.
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createNamespace, eventually, type Namespace } from '@syncline/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { compareEsWithPg } from './support/compare.ts';
 import { fuzzWriteApi } from './support/fuzz.ts';
 import { type Harness, startHarness } from './support/harness.ts';

@@ -1,9 +1,10 @@
 // Proof that the pinned Kafka broker (3.9.2, see docs/stack.md) supports everything Syncline asks of
 // kafkajs: admin calls, the idempotent producer with acks=all, consumer groups with manual offset
 // commits, seeking, and log compaction that keeps the last value per key and forgets tombstoned keys.
+
+import { createNamespace, eventually, type Namespace } from '@syncline/testkit';
 import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createNamespace, eventually, type Namespace } from '@syncline/testkit';
 
 describe('kafkajs against the pinned Kafka broker', () => {
   let ns: Namespace;

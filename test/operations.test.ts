@@ -5,11 +5,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { backfill, reconcile, reindex } from '@syncline/cli';
 import { OutboxWriter, withTransaction } from '@syncline/outbox';
 import { type Collection, parseDeclaration } from '@syncline/schema';
 import { createNamespace, eventually, type Namespace, REPO_ROOT, spawnService } from '@syncline/testkit';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { compareEsWithPg } from './support/compare.ts';
 import { type Harness, startHarness } from './support/harness.ts';
 

@@ -1,8 +1,9 @@
 // The write API's embedded relay shows the outbox backlog on /metrics: it grows while another
 // session holds the relay's leadership (so nothing is published) and falls to 0 once it drains.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import pg from 'pg';
+
 import { createNamespace, eventually, type Namespace, type RunningService, spawnService } from '@syncline/testkit';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { namespacedDeclaration, serviceEnv } from './support/namespaced.ts';
 
 const backlogOf = async (api: RunningService) => {

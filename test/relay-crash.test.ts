@@ -1,9 +1,10 @@
 // A relay that dies after Kafka acknowledged a batch but before it removed the rows republishes
 // that batch on restart: duplicates, never a gap.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
 import { EventCodec } from '@syncline/schema';
 import { createNamespace, eventually, type Namespace, readTopic, spawnService } from '@syncline/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { namespacedDeclaration, serviceEnv } from './support/namespaced.ts';
 
 describe('relay crash between produce and removal', () => {

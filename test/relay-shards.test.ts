@@ -2,11 +2,11 @@
 // commit order, both shards at work; a relay configured for another number of shards does not lead (in-process)
 // or start (service).
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { buildRelay, migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
 import { EventCodec } from '@syncline/schema';
 import { createNamespace, eventually, type Namespace, readTopic, spawnService } from '@syncline/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { namespacedDeclaration, serviceEnv } from './support/namespaced.ts';
 
 describe('relay shards', () => {

@@ -2,9 +2,9 @@
 // with SIGKILL mid-batch, or added and removed (rebalances); once idle, Elasticsearch equals
 // PostgreSQL exactly — every id, every field, every version — and no dead letters were written.
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { deadLetterTopic } from '@syncline/kafka';
 import { createNamespace, eventually, type Namespace } from '@syncline/testkit';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { compareEsWithPg } from './support/compare.ts';
 import { type Harness, startHarness } from './support/harness.ts';
 import { startWriteLoad } from './support/load.ts';

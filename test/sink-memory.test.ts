@@ -1,11 +1,12 @@
 // Guarantee 6: with Elasticsearch slowed down (a proxy that delays every request by 1.5 s), a large
 // backlog in Kafka does not grow the sink's memory: Kafka fetch limits and one batch in flight per
 // partition bound it, and lag grows instead.
-import { Partitioners } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { EventCodec, SCHEMA_HEADER } from '@syncline/schema';
 import { createNamespace, type Namespace, type RunningService, spawnService } from '@syncline/testkit';
+import { Partitioners } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { upsert } from './support/events.ts';
 import { namespacedDeclaration, serviceEnv } from './support/namespaced.ts';
 import { rssMiB, startSlowProxy } from './support/slow-proxy.ts';

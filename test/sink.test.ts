@@ -1,13 +1,13 @@
 // The sink on the real stack: idempotent and version-ordered writes (guarantees 2 and 4), poison
 // isolation with dead letters and replay (guarantee 5), and offsets committed only after indexing.
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { replayDeadLetters } from '@syncline/cli';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
+import { buildSink, type Sink } from '@syncline/es-sink';
 import { collectionTopic, DLQ_HEADERS, deadLetterTopic, ensureTopics } from '@syncline/kafka';
 import { buildRelay, migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
-import { replayDeadLetters } from '@syncline/cli';
-import { buildSink, type Sink } from '@syncline/es-sink';
 import { createNamespace, eventually, type Namespace, readTopic } from '@syncline/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { del, produceEvents, upsert } from './support/events.ts';
 import { namespacedDeclaration } from './support/namespaced.ts';
 

@@ -1,10 +1,11 @@
 // The first end-to-end proof on the real stack, without Syncline's own services: a row written
 // to PostgreSQL becomes an Avro event in a compacted topic, is consumed by a consumer group,
 // bulk-indexed into Elasticsearch with its external version, and only then is the offset committed.
-import { Partitioners } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { EventCodec, loadDeclaration, SCHEMA_HEADER } from '@syncline/schema';
 import { createNamespace, eventually, type Namespace } from '@syncline/testkit';
+import { Partitioners } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // The demo's products as a table Syncline owns (this suite tests that mode; test/capture.test.ts the other).
 const declaration = {

@@ -1,8 +1,9 @@
 // The stages of commit → indexed on the services' /metrics (issue 16, point 1): the relay's commit →
 // read and commit → published, the sink's commit → fetched and commit → indexed, with buckets that tell
 // 10 ms from 50 ms. A few writes through the real write API and sink move every one of them.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { createNamespace, type Namespace, type RunningService, spawnService } from '@syncline/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { namespacedDeclaration, serviceEnv } from './support/namespaced.ts';
 
 const histogram = async (service: RunningService, name: string) => {

@@ -5,11 +5,11 @@
 // answered it — in the PostgreSQL row, in the Avro event decoded from Kafka and in Elasticsearch's
 // _source. Every refused one is a 4xx with a documented code, and nothing of it reached any store.
 import { Client as EsClient } from '@elastic/elasticsearch';
-import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ERROR_CATALOG } from '@syncline/core';
 import { EventCodec, rowToDocument } from '@syncline/schema';
 import { createNamespace, eventually, type Namespace, readTopic } from '@syncline/testkit';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Harness, startHarness } from './support/harness.ts';
 
 const text = fc.oneof(

@@ -2,18 +2,19 @@
 // writers hammer a few hot ids while two relay processes run and the active one is SIGKILLed again
 // and again; then every committed version is in Kafka, in increasing order per id, and the last
 // event per id equals the row in PostgreSQL.
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { migrate } from '@syncline/outbox';
 import { EventCodec, rowToDocument, SCHEMA_HEADER } from '@syncline/schema';
 import {
   createNamespace,
   eventually,
   type Namespace,
-  readTopic,
   type RunningService,
+  readTopic,
   spawnService,
 } from '@syncline/testkit';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildTestApp } from './support/harness.ts';
 import { namespacedDeclaration, serviceEnv } from './support/namespaced.ts';
 

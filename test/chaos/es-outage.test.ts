@@ -1,9 +1,9 @@
 // Guarantee 1 across an Elasticsearch outage: ES stops for 30 s during a write load; the sink retries
 // (transient, never dead-lettered), and once ES is back, Elasticsearch equals PostgreSQL exactly.
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deadLetterTopic } from '@syncline/kafka';
 import { createNamespace, eventually, type Namespace, startStack, stopService } from '@syncline/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { compareEsWithPg } from '../support/compare.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { startWriteLoad } from '../support/load.ts';

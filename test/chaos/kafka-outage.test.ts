@@ -1,19 +1,20 @@
 // Guarantee 1 across a Kafka outage: Kafka stops for 30 s in the middle of a write load; writes keep
 // being accepted (the outbox absorbs them); after Kafka returns every committed change is in Kafka.
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { migrate } from '@syncline/outbox';
 import { EventCodec } from '@syncline/schema';
 import {
   createNamespace,
   eventually,
   type Namespace,
-  readTopic,
   type RunningService,
+  readTopic,
   spawnService,
   startStack,
   stopService,
 } from '@syncline/testkit';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildTestApp } from '../support/harness.ts';
 import { namespacedDeclaration, serviceEnv } from '../support/namespaced.ts';
 

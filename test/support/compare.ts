@@ -1,8 +1,8 @@
 // The end state every scenario asserts: Elasticsearch holds exactly PostgreSQL's rows, with the
 // same fields and the same versions, and nothing else.
 import type { Client } from '@elastic/elasticsearch';
-import type pg from 'pg';
 import { type Collection, rowToDocument } from '@syncline/schema';
+import type pg from 'pg';
 
 export interface Drift {
   missing: string[];

@@ -1,6 +1,7 @@
 // Producing hand-made events straight into a collection topic, as the relay would.
-import { type Kafka, Partitioners } from 'kafkajs';
+
 import { type ChangeEvent, type Collection, EventCodec, SCHEMA_HEADER } from '@syncline/schema';
+import { type Kafka, Partitioners } from 'kafkajs';
 
 export async function produceEvents(
   kafka: Kafka,

@@ -1,12 +1,12 @@
 // A pipeline in a test: the write API and its relay in-process, sinks as real child processes.
 import { Client as EsClient } from '@elastic/elasticsearch';
-import type { FastifyInstance } from 'fastify';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { ensureTopics, topicsOf } from '@syncline/kafka';
 import { buildRelay, enableCapture, migrate, type OutboxRelay } from '@syncline/outbox';
 import type { Collection, Declaration } from '@syncline/schema';
 import { type Namespace, type RunningService, spawnService } from '@syncline/testkit';
 import { buildApp, PipelineIndexWaiter } from '@syncline/write-api';
+import type { FastifyInstance } from 'fastify';
 import { DEMO_SCHEMA_SQL, namespacedDeclaration, serviceEnv } from './namespaced.ts';
 
 export interface Harness {

@@ -1,5 +1,5 @@
 // Structured JSON logs (pino) with the service name on every line.
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { type LevelWithSilent, type Logger, pino } from 'pino';
 
 export type { Logger };
 

@@ -1,7 +1,7 @@
 // Waiting between attempts, and the one retry loop: a failure is retried only while its catalog
 // error says `retriable`.
 import { setTimeout as delay } from 'node:timers/promises';
-import { type ErrorClassifier, classifyError, type SynclineError } from './errors.ts';
+import { classifyError, type ErrorClassifier, type SynclineError } from './errors.ts';
 
 export interface BackoffOptions {
   initialMs: number;

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { keyHash, keyHashPartitioner, murmur2 } from './partitioner.ts';

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import type { Message } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
 import { produceRequests } from './publisher.ts';
 
 const recordSize = (x: Message) => (x.key?.length ?? 0) + (x.value?.length ?? 0);

@@ -1,8 +1,9 @@
 // Publishes encoded outbox batches to Kafka (see event-batch.ts for the records). A transactional
 // producer (which is also idempotent, acks=all) fences a relay that lost leadership but still tries
 // to send, and makes each batch visible all at once.
-import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
+
 import { boundedChunks } from '@syncline/core';
+import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
 import { type HashedMessage, keyHashPartitioner } from './partitioner.ts';
 
 export interface TopicMessages {

@@ -1,7 +1,8 @@
 // The topics Syncline uses: one compacted topic per collection (key = document id, so it always
 // holds each document's latest event) and a dead-letter topic beside it.
-import type { ITopicConfig, Kafka } from 'kafkajs';
+
 import type { Collection } from '@syncline/schema';
+import type { ITopicConfig, Kafka } from 'kafkajs';
 
 export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
 

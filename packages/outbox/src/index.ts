@@ -7,8 +7,8 @@ export {
   disableCapture,
   enableCapture,
 } from './db/capture.ts';
-export { classifyPgError } from './db/pg-errors.ts';
 export { migrate } from './db/migrations.ts';
+export { classifyPgError } from './db/pg-errors.ts';
 export { keyType } from './db/sql.ts';
 export {
   BACKFILL_TABLE,
@@ -20,7 +20,7 @@ export {
 } from './db/tables.ts';
 export { buildRelay } from './relay/build-relay.ts';
 export { BatchEncoder, unpack } from './relay/event-batch.ts';
-export { claimRelayLayout } from './relay/relay-layout.ts';
 export { OutboxRelay } from './relay/relay.ts';
-export { withTransaction } from './write/transaction.ts';
+export { claimRelayLayout } from './relay/relay-layout.ts';
+export { createPool, withTransaction } from './write/transaction.ts';
 export { OutboxWriter, type WriteOp, type WriteResult } from './write/writer.ts';

@@ -1,8 +1,9 @@
 // The event contract in Avro. Key = the document id (Avro string); value = a ChangeEvent record
 // derived from the collection declaration. A delete carries its version like an upsert; the
 // tombstone that may follow it is a Kafka record with a null value and is not an Avro value.
-import avro from 'avsc';
+
 import { SynclineError } from '@syncline/core';
+import avro from 'avsc';
 import type { Collection } from './declaration.ts';
 import { avroType, identity, scalarOf } from './field-types.ts';
 

@@ -1,7 +1,7 @@
 // The .avsc files under packages/schema/avro are generated from the declaration so that any Avro
 // implementation can read Syncline topics. avro/history keeps every schema ever published, which
 // readers must still decode (see evolution.test.ts).
-import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AvroSchema, fingerprint, KEY_SCHEMA, valueSchema } from './avro.ts';
 import type { Collection } from './declaration.ts';

@@ -2,8 +2,8 @@
 // from the declaration. Table and column names come only from here, never from a request, and
 // are restricted to plain identifiers so they can be quoted into SQL safely.
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { SynclineError } from '@syncline/core';
+import { z } from 'zod';
 import { ARRAY_ITEM_TYPES, SCALAR_TYPES } from './field-types.ts';
 
 const identifier = z

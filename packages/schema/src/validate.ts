@@ -2,8 +2,8 @@
 // guards the HTTP API and the embedding API, so every document in the outbox has one shape:
 // every declared field present (null when unset), timestamps as ISO-8601 UTC with milliseconds.
 import type { ErrorDetail } from '@syncline/core';
-import { type Collection, type FieldDeclaration, fieldColumns } from './declaration.ts';
 import type { Document } from './avro.ts';
+import { type Collection, type FieldDeclaration, fieldColumns } from './declaration.ts';
 import { Refusal, scalarOf, textRefusal } from './field-types.ts';
 
 export type ValidationResult = { ok: true; document: Document } | { ok: false; details: ErrorDetail[] };

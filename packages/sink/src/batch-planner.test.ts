@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import type { ChangeEvent } from '@syncline/schema';
+import { describe, expect, it } from 'vitest';
 import { newestPerId, planChunks } from './batch-planner.ts';
 import { classify } from './classify.ts';
 

@@ -1,8 +1,9 @@
 // Dead letters: an event Elasticsearch (or the decoder) rejects for good is produced to the
 // collection's dead-letter topic with the original key, value and headers plus the reason, before
 // the source offset is committed. Inspect with `syncline dlq list`, replay with `dlq replay`.
-import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
+
 import { DLQ_HEADERS, deadLetterTopic } from '@syncline/kafka';
+import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 
 export interface DeadLetter {
   topic: string;

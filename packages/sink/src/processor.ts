@@ -3,14 +3,15 @@
 // with jitter, heartbeating, only this partition waits); dead-letter the permanent. Returns only when every
 // event of the batch is settled, so the caller may commit the offset after the last one; returns
 // 'abandoned' when the partition was lost meanwhile, so the caller commits nothing.
-import type { KafkaMessage } from 'kafkajs';
-import { isSynclineError, metricsOn, type Logger, type Registry, retry, sleep, SynclineError } from '@syncline/core';
+
+import { isSynclineError, type Logger, metricsOn, type Registry, retry, SynclineError, sleep } from '@syncline/core';
 import { classifyKafkaError } from '@syncline/kafka';
 import { type ChangeEvent, type Collection, EventCodec, historicSchemas, SCHEMA_HEADER } from '@syncline/schema';
+import type { KafkaMessage } from 'kafkajs';
 import { type PlannedEvent, planChunks } from './batch-planner.ts';
+import type { SearchWriter } from './bulk-writer.ts';
 import { classify, classifyEsError, rejection } from './classify.ts';
 import type { DeadLetter, DeadLetterSink } from './dead-letters.ts';
-import type { SearchWriter } from './bulk-writer.ts';
 
 export interface SinkLimits {
   maxDocs: number;

@@ -3,8 +3,8 @@
 // and cleanup() removes everything the suite created.
 import { randomBytes } from 'node:crypto';
 import { Client as EsClient } from '@elastic/elasticsearch';
-import type { Kafka } from 'kafkajs';
 import { createKafka } from '@syncline/kafka';
+import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import type { Services } from './services.ts';
 
@@ -33,6 +33,7 @@ export async function createNamespace(services: Services, label = 'test'): Promi
   url.searchParams.set('options', `-c search_path=${name},public`);
   const pgUrl = url.toString();
   const pool = new pg.Pool({ connectionString: pgUrl, max: 8 });
+  pool.on('error', () => {}); // a connection cut by a PostgreSQL restart (test/chaos/)
   const kafka = createKafka({ clientId: name, brokers: services.kafkaBrokers, log: 'silent' });
   const es = new EsClient({ node: services.esUrl });
   const topicPrefix = `${name}.`;

@@ -1,9 +1,10 @@
 // Backfill: publish every existing row of a collection through the outbox (so versions and per-key
 // order hold exactly as for live writes), in keyset-paginated chunks. Resumable: progress is kept
 // in syncline_backfill and a restarted backfill continues after the last chunk it committed.
-import type pg from 'pg';
+
 import { BACKFILL_TABLE, keyType, OutboxWriter, withOperationLock, withTransaction } from '@syncline/outbox';
 import type { Collection, Declaration } from '@syncline/schema';
+import type pg from 'pg';
 
 export interface BackfillOptions {
   chunk?: number;

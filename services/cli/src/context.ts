@@ -1,10 +1,10 @@
 // What every CLI command needs (Context), built once from the validated configuration.
 import { Client as EsClient } from '@elastic/elasticsearch';
-import pg from 'pg';
-import { httpPort, loadConfig as load, sharedEnv, sinkGroupEnv, SynclineError } from '@syncline/core';
+import { httpPort, loadConfig as load, SynclineError, sharedEnv, sinkGroupEnv } from '@syncline/core';
 import { createKafka } from '@syncline/kafka';
-import { migrate } from '@syncline/outbox';
+import { createPool, migrate } from '@syncline/outbox';
 import { type Collection, findCollection, loadDeclaration } from '@syncline/schema';
+import pg from 'pg';
 import { z } from 'zod';
 
 /** The command's configuration (docs/configuration.md); the port is the reconcile service's. */
@@ -15,7 +15,7 @@ export type Context = ReturnType<typeof createContext>;
 export function createContext(env: Record<string, string | undefined>) {
   const config = load(configSchema, env);
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
-  const pool = new pg.Pool({ connectionString: config.SYNCLINE_PG_URL, max: 4 });
+  const pool = createPool(config.SYNCLINE_PG_URL, 4);
   const kafka = createKafka({ clientId: 'syncline-cli', brokers: config.SYNCLINE_KAFKA_BROKERS, log: 'silent' });
   const es = new EsClient({ node: config.SYNCLINE_ES_URL });
   return {

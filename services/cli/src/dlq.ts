@@ -1,11 +1,12 @@
 // Dead letters: list them with their reasons, and replay them. Replay goes through the outbox:
 // each dead-lettered id's current PostgreSQL row is re-emitted with a new version, so a replay can
 // never put an older state back on top of a newer one in the compacted topic (guarantee 3).
-import type { Kafka, KafkaMessage } from 'kafkajs';
+
 import { DLQ_HEADERS, deadLetterTopic, readToEnd } from '@syncline/kafka';
-import type pg from 'pg';
 import { type OutboxWriter, withTransaction } from '@syncline/outbox';
 import { type Collection, EventCodec } from '@syncline/schema';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import type pg from 'pg';
 
 export interface DeadLetterEntry {
   partition: number;

@@ -9,8 +9,8 @@ import { backfill } from './backfill.ts';
 import { createContext, progress } from './context.ts';
 import { listDeadLetters, replayDeadLetters } from './dlq.ts';
 import { driftCount, reconcile } from './reconcile.ts';
-import { reindex } from './reindex.ts';
 import { serveReconcile } from './reconcile-service.ts';
+import { reindex } from './reindex.ts';
 import { status } from './status.ts';
 
 const HELP: Record<string, string> = {

@@ -10,10 +10,10 @@
 // --repair re-emits the current row of each such id through the outbox (a delete for orphans) with
 // a new version, so repairs obey the same ordering guarantees as every other write.
 import type { Client } from '@elastic/elasticsearch';
-import type pg from 'pg';
-import { ID_FIELD } from '@syncline/sink';
 import { OutboxWriter, VERSION_COLUMN, withTransaction } from '@syncline/outbox';
 import { type Collection, type Declaration, rowToDocument } from '@syncline/schema';
+import { ID_FIELD } from '@syncline/sink';
+import type pg from 'pg';
 
 export interface DriftReport {
   collection: string;

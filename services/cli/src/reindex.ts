@@ -10,8 +10,6 @@
 // The live sink keeps running throughout. Exclusive per collection (advisory lock) and resumable:
 // the state row in syncline_reindex names the index and group, and the group's offsets the progress.
 import type { Client } from '@elastic/elasticsearch';
-import { type Admin, AssignerProtocol, type Kafka, type PartitionAssigner } from 'kafkajs';
-import type pg from 'pg';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { REINDEX_TABLE, RETIRED_INDEX_TABLE, withOperationLock } from '@syncline/outbox';
 import type { Collection } from '@syncline/schema';
@@ -26,6 +24,8 @@ import {
   SinkProcessor,
   sinkMetrics,
 } from '@syncline/sink';
+import { type Admin, AssignerProtocol, type Kafka, type PartitionAssigner } from 'kafkajs';
+import type pg from 'pg';
 
 export interface ReindexOptions {
   graceSeconds?: number;

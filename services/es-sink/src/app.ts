@@ -1,12 +1,12 @@
 // Builds a sink instance: index template and alias, dead-letter topics, the consumer group and the
 // HTTP endpoints. Instances with the same group share the partitions; adding one scales out.
 import type { Client } from '@elastic/elasticsearch';
-import Fastify from 'fastify';
-import type { Consumer, Kafka } from 'kafkajs';
-import { isSynclineError, metricsOn, type sinkEnv, type Logger, opsRoutes, type Registry } from '@syncline/core';
+import { isSynclineError, type Logger, metricsOn, opsRoutes, type Registry, type sinkEnv } from '@syncline/core';
 import { classifyKafkaError, deadLetterTopicConfig, ensureTopics } from '@syncline/kafka';
 import type { Declaration } from '@syncline/schema';
-import { ensureIndex, EsBulkWriter, KafkaDeadLetterSink, SinkProcessor, sinkMetrics } from '@syncline/sink';
+import { EsBulkWriter, ensureIndex, KafkaDeadLetterSink, SinkProcessor, sinkMetrics } from '@syncline/sink';
+import Fastify from 'fastify';
+import type { Consumer, Kafka } from 'kafkajs';
 import type { SinkConfig } from './config.ts';
 
 export type Sink = Awaited<ReturnType<typeof buildSink>>;

@@ -1,6 +1,7 @@
 // The sink's configuration (docs/configuration.md), validated once at start-up.
-import { z } from 'zod';
+
 import { httpPort, loadConfig as load, sharedEnv, sinkEnv } from '@syncline/core';
+import { z } from 'zod';
 
 export const configSchema = z.object({ ...sharedEnv, SYNCLINE_HTTP_PORT: httpPort(8082), ...sinkEnv });
 

@@ -1,6 +1,7 @@
 // The relay service's configuration (docs/configuration.md), validated once at start-up.
-import { z } from 'zod';
+
 import { httpPort, loadConfig as load, relayEnv, relayServiceEnv, sharedEnv } from '@syncline/core';
+import { z } from 'zod';
 
 export const configSchema = z
   .object({ ...sharedEnv, SYNCLINE_HTTP_PORT: httpPort(8081), ...relayEnv, ...relayServiceEnv })

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Runs the outbox relay as its own process, with /healthz, /readyz (200 only while active) and /metrics.
-import pg from 'pg';
 import { createLogger, createMetricsRegistry, runService, startOpsServer } from '@syncline/core';
 import { createKafka, ensureTopics, topicsOf } from '@syncline/kafka';
-import { buildRelay, claimRelayLayout, migrate } from '@syncline/outbox';
+import { buildRelay, claimRelayLayout, createPool, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
+// Runs the outbox relay as its own process, with /healthz, /readyz (200 only while active) and /metrics.
+import pg from 'pg';
 import { loadConfig } from './config.ts';
 
 function exitAfter(n: number): () => void {
@@ -19,7 +19,7 @@ runService('outbox-relay', async () => {
   const log = createLogger('outbox-relay', config.SYNCLINE_LOG_LEVEL);
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
   const registry = createMetricsRegistry('outbox-relay');
-  const pool = new pg.Pool({ connectionString: config.SYNCLINE_PG_URL, max: 2 });
+  const pool = createPool(config.SYNCLINE_PG_URL, 2);
   await migrate(pool, declaration);
   await claimRelayLayout(pool, config.SYNCLINE_RELAY_SHARDS).finally(() => pool.end());
   const kafka = createKafka({ clientId: 'syncline-relay', brokers: config.SYNCLINE_KAFKA_BROKERS });

@@ -1,12 +1,13 @@
 // The write API on a real PostgreSQL: every answer, the outbox in the same transaction, and the
 // promise that a rejected request changes nothing.
-import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { migrate } from '@syncline/outbox';
 import { EventCodec, loadDeclaration } from '@syncline/schema';
 import { createNamespace, type Namespace } from '@syncline/testkit';
+import fc from 'fast-check';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from './app.ts';
 
 // The demo's products as a table Syncline owns (this suite tests that mode; test/capture.test.ts the other).

@@ -3,11 +3,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import type pg from 'pg';
 import { type Logger, metricsOn, opsRoutes, type Registry, SynclineError } from '@syncline/core';
 import { OutboxWriter } from '@syncline/outbox';
 import { type Declaration, MAX_ID_BYTES } from '@syncline/schema';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type pg from 'pg';
 import type { WriteApiConfig } from './config.ts';
 import { clientErrorHandler, errorBody, makeErrorHandler } from './http-errors.ts';
 import type { IndexWaiter } from './index-waiter.ts';

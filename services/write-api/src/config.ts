@@ -1,6 +1,7 @@
 // The write service's configuration (docs/configuration.md), validated once at start-up.
-import { z } from 'zod';
+
 import { httpPort, loadConfig as load, relayEnv, sharedEnv, sinkGroupEnv, writeApiEnv } from '@syncline/core';
+import { z } from 'zod';
 
 export const configSchema = z.object({
   ...sharedEnv,

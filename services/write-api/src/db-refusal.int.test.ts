@@ -1,11 +1,12 @@
 // A value the validation accepts but PostgreSQL refuses (here a CHECK constraint of the table's own)
 // is a 400 SYNC_VALUE_REFUSED, never a 500; a _bulk names the operation and writes nothing.
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
 import { createNamespace, type Namespace } from '@syncline/testkit';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from './app.ts';
 
 // The demo's products as a table Syncline owns (this suite tests that mode; test/capture.test.ts the other).

@@ -1,8 +1,9 @@
 // Maps every failure to a JSON answer with a stable code. Nothing internal (stack, SQL, driver
 // messages) reaches the client; unexpected errors are logged in full and answered SYNC_INTERNAL.
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { type ErrorCode, ERROR_CATALOG, isSynclineError, type Logger, SynclineError } from '@syncline/core';
+
+import { ERROR_CATALOG, type ErrorCode, isSynclineError, type Logger, SynclineError } from '@syncline/core';
 import { classifyPgError } from '@syncline/outbox';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 // The framework's refusals, as catalog codes with a message of ours (theirs may quote the URL or body).
 const FASTIFY_CODES: Record<string, [ErrorCode, string]> = {

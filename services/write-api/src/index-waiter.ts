@@ -6,12 +6,12 @@
 // events up to them leave the outbox, then notes the end offsets of their partitions, and waits until the
 // sink's consumer group has committed past them (it commits only what the index acknowledged).
 import type { Client } from '@elastic/elasticsearch';
-import type { Admin, Kafka } from 'kafkajs';
-import type pg from 'pg';
 import { sleep } from '@syncline/core';
 import { keyHash } from '@syncline/kafka';
 import { OUTBOX_TABLE, type WriteResult } from '@syncline/outbox';
 import { type Collection, EventCodec } from '@syncline/schema';
+import type { Admin, Kafka } from 'kafkajs';
+import type pg from 'pg';
 
 /** A committed change the wait is for. */
 export type Change = Pick<WriteResult, 'id' | 'op' | 'version'>;

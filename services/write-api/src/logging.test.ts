@@ -2,11 +2,11 @@
 // an API key or a document's content must never land in the service log (errors are logged with the
 // route pattern and the error's type, code and stack frames only).
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
-import type pg from 'pg';
-import { describe, expect, it } from 'vitest';
 import { createMetricsRegistry, type Logger } from '@syncline/core';
 import { loadDeclaration } from '@syncline/schema';
+import type pg from 'pg';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from './app.ts';
 
 // The demo's products as a table Syncline owns (this suite tests that mode; test/capture.test.ts the other).

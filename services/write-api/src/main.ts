@@ -2,11 +2,11 @@
 // Starts the write service: configuration, migrations, topics, the embedded relay (optional),
 // HTTP on 127.0.0.1. SIGTERM/SIGINT: stop accepting, finish in-flight requests, drain the relay.
 import { Client as EsClient } from '@elastic/elasticsearch';
-import pg from 'pg';
 import { createLogger, createMetricsRegistry, listen, runService } from '@syncline/core';
 import { createKafka, ensureTopics, topicsOf } from '@syncline/kafka';
-import { buildRelay, captureStatus, claimRelayLayout, migrate } from '@syncline/outbox';
+import { buildRelay, captureStatus, claimRelayLayout, createPool, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
+import pg from 'pg';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { PipelineIndexWaiter } from './index-waiter.ts';
@@ -16,7 +16,7 @@ runService('write-api', async () => {
   const log = createLogger('write-api', config.SYNCLINE_LOG_LEVEL);
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
   const registry = createMetricsRegistry('write-api');
-  const pool = new pg.Pool({ connectionString: config.SYNCLINE_PG_URL, max: config.SYNCLINE_PG_POOL_SIZE });
+  const pool = createPool(config.SYNCLINE_PG_URL, config.SYNCLINE_PG_POOL_SIZE);
   await migrate(pool, declaration);
   // A captured collection's writes are refused (SYNC_CAPTURE_NOT_READY) until capture is enabled: say so now.
   for (const c of declaration.collections.filter((c) => c.capture)) {

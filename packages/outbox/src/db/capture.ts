@@ -8,9 +8,10 @@
 // advisory lock and reads the row after it, without ever waiting for a row lock, so the two cannot
 // deadlock. The table itself is not changed: versions live in the events (and the index).
 // Everything is derived from the declaration; `syncline capture enable|disable|status` runs it.
-import type pg from 'pg';
+
 import { retry, SynclineError } from '@syncline/core';
 import { type Collection, fieldColumns } from '@syncline/schema';
+import type pg from 'pg';
 import { withTransaction } from '../write/transaction.ts';
 import { classifyPgError } from './pg-errors.ts';
 import { CAPTURE_TABLE, documentLockKey, OUTBOX_TABLE, q, VERSION_SEQUENCE } from './tables.ts';

@@ -1,7 +1,8 @@
 // Migrations on a real PostgreSQL: idempotent, and run beside live writers without waiting for them.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { loadDeclaration } from '@syncline/schema';
 import { createNamespace, type Namespace } from '@syncline/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate } from '../db/migrations.ts';
 
 // The demo's products as a table Syncline owns (this suite tests that mode; test/capture.test.ts the other).

@@ -1,8 +1,9 @@
 // Idempotent schema set-up of every table Syncline uses: the version sequence, the outbox, the
 // relay layout, the operations' state (backfill, reindex) and one table per collection. New fields in
 // the declaration become new nullable columns; nothing is ever dropped here.
-import type pg from 'pg';
+
 import { type Declaration, fieldColumns, pgColumnType } from '@syncline/schema';
+import type pg from 'pg';
 import { withTransaction } from '../write/transaction.ts';
 import { createTableSql } from './sql.ts';
 import {

@@ -1,8 +1,9 @@
 // Everything Syncline creates in PostgreSQL is named here, and every advisory-lock key it takes is
 // formed here, so two features can never share a name or a key by accident. Identifiers come only
 // from here and from the validated declaration and are quoted; values always travel as parameters.
-import type pg from 'pg';
+
 import { SynclineError } from '@syncline/core';
+import type pg from 'pg';
 
 export const OUTBOX_TABLE = 'syncline_outbox';
 export const VERSION_SEQUENCE = 'syncline_version_seq';

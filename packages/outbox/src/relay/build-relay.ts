@@ -1,8 +1,9 @@
 // The relay's wiring, shared by the write API's embedded relay and the outbox-relay service.
-import type { Kafka } from 'kafkajs';
+
 import { type Logger, RELAY_DEFAULTS, type Registry } from '@syncline/core';
 import { KafkaEventPublisher } from '@syncline/kafka';
 import type { Declaration } from '@syncline/schema';
+import type { Kafka } from 'kafkajs';
 import { OutboxReader, type Shard } from './outbox-reader.ts';
 import { PgOutboxStore } from './pg-outbox-store.ts';
 import { OutboxRelay } from './relay.ts';

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { EVENT_ID_HEADER, EventCodec, loadDeclaration, SCHEMA_HEADER } from '@syncline/schema';
+import { describe, expect, it } from 'vitest';
 import { BatchEncoder, unpack } from './event-batch.ts';
 
 // The demo's products as a table Syncline owns (this suite tests that mode; test/capture.test.ts the other).

@@ -2,6 +2,8 @@
 // the Avro change event, and a tombstone after each delete so compaction can forget the key.
 // A batch is packed into one transferable buffer so it can be built on a worker thread and handed
 // to the thread that talks to Kafka without copying each record.
+
+import { DLQ_HEADERS, deadLetterTopic, type HashedMessage, keyHash, type TopicMessages } from '@syncline/kafka';
 import {
   type Collection,
   type Declaration,
@@ -11,7 +13,6 @@ import {
   imageToDocument,
   SCHEMA_HEADER,
 } from '@syncline/schema';
-import { DLQ_HEADERS, deadLetterTopic, type HashedMessage, keyHash, type TopicMessages } from '@syncline/kafka';
 
 export interface OutboxRow {
   seq: number;

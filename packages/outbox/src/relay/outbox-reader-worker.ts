@@ -2,8 +2,8 @@
 // connection and encodes them into a packed batch, so parsing and Avro encoding run beside (not on)
 // the thread that talks to Kafka. Reads need no lock: only removals, on the leader's session, do.
 import { parentPort, workerData } from 'node:worker_threads';
-import pg from 'pg';
 import type { Declaration, Document } from '@syncline/schema';
+import pg from 'pg';
 import { BatchEncoder } from './event-batch.ts';
 import type { ReadRequest, ReadResponse, Shard } from './outbox-reader.ts';
 import { readEventsSql, utcMillis } from './relay-sql.ts';

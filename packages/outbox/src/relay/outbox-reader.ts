@@ -2,8 +2,8 @@
 // and encoding run on a worker thread (outbox-reader-worker.ts) with its own connection; the
 // caller's thread only receives one transferred buffer per batch.
 import { Worker } from 'node:worker_threads';
-import type { Declaration } from '@syncline/schema';
 import type { TopicMessages } from '@syncline/kafka';
+import type { Declaration } from '@syncline/schema';
 import { type PackedBatch, type SeqRuns, unpack } from './event-batch.ts';
 
 export interface ReadRequest {

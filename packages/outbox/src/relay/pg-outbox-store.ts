@@ -2,13 +2,14 @@
 // on one dedicated connection; removals run on that same connection, so a relay that lost its
 // session (and with it the lock) cannot remove anything. The backlog is sampled on a connection of
 // its own, so that it never queues behind (or overlaps) a removal. (Reading is OutboxReader's.)
-import pg from 'pg';
+
 import { isSynclineError } from '@syncline/core';
+import pg from 'pg';
+import { OUTBOX_TABLE, operationLockKey, q, relayLockName } from '../db/tables.ts';
+import type { SeqRuns } from './event-batch.ts';
 import type { Shard } from './outbox-reader.ts';
 import { claimRelayLayout } from './relay-layout.ts';
-import type { SeqRuns } from './event-batch.ts';
 import { removeRunsSql } from './relay-sql.ts';
-import { OUTBOX_TABLE, operationLockKey, q, relayLockName } from '../db/tables.ts';
 
 export interface OutboxStore {
   /** Try to become the active relay for this outbox shard; true while held. Throws when the outbox is sharded otherwise. */

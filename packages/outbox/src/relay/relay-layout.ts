@@ -2,8 +2,9 @@
 // order holds). All relays of an outbox must agree on the number of shards: a relay reading all rows
 // next to one reading half of them would publish that half twice, interleaved. The first relay
 // records its number; a relay configured otherwise refuses to lead (its service refuses to start).
-import type pg from 'pg';
+
 import { SynclineError } from '@syncline/core';
+import type pg from 'pg';
 import { q, RELAY_LAYOUT_TABLE } from '../db/tables.ts';
 
 export async function claimRelayLayout(db: pg.Pool | pg.ClientBase, shards: number): Promise<void> {

@@ -1,8 +1,9 @@
 // The relay's read and removal SQL on a real PostgreSQL: the read skips exactly the runs in flight and
 // returns every other row oldest first, whichever of its two forms it takes; removal takes exactly the runs.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { loadDeclaration } from '@syncline/schema';
 import { createNamespace, type Namespace } from '@syncline/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate } from '../db/migrations.ts';
 import { mergeRuns, readEventsSql, removeRunsSql, utcMillis } from './relay-sql.ts';
 

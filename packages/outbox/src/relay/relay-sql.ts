@@ -1,9 +1,9 @@
 // The relay's SQL over the outbox: reading the next events around the batches still in flight,
 // removing published ones, and reading the commit times the read session prints.
 import pg from 'pg';
-import type { SeqRuns } from './event-batch.ts';
 import { shardFilterSql } from '../db/sql.ts';
 import { OUTBOX_TABLE, q, type Sql } from '../db/tables.ts';
+import type { SeqRuns } from './event-batch.ts';
 
 /** The runs as [first, last] pairs, in their order. */
 const pairsOf = (runs: SeqRuns) =>

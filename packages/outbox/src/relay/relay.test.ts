@@ -1,7 +1,8 @@
 // The relay loop's batch sizing, with in-memory parts (the loop against real services is covered by
 // test/write-path.test.ts, test/relay-crash.test.ts and test/relay-shards.test.ts).
-import { describe, expect, it } from 'vitest';
+
 import { createLogger, createMetricsRegistry } from '@syncline/core';
+import { describe, expect, it } from 'vitest';
 import type { SeqRuns } from './event-batch.ts';
 import type { BatchReader, EncodedBatch } from './outbox-reader.ts';
 import type { OutboxStore } from './pg-outbox-store.ts';

@@ -1,5 +1,15 @@
 // One transaction on a pooled connection: commit on success, roll back on any error, always release.
-import type pg from 'pg';
+import pg from 'pg';
+
+/**
+ * A connection pool that outlives PostgreSQL restarts: an idle connection the server cut is dropped
+ * and the next query opens a new one (without the listener, pg's 'error' event would end the process).
+ */
+export function createPool(connectionString: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max });
+  pool.on('error', () => {});
+  return pool;
+}
 
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();

@@ -1,8 +1,9 @@
 // The writer on a real PostgreSQL: events carry the document Avro-encoded with its schema's
 // fingerprint; a document the event schema cannot carry is refused before anything is written.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { EventCodec, loadDeclaration } from '@syncline/schema';
 import { createNamespace, type Namespace } from '@syncline/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate } from '../db/migrations.ts';
 import { withTransaction } from './transaction.ts';
 import { OutboxWriter } from './writer.ts';

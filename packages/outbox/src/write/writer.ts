@@ -2,7 +2,7 @@
 // commit together or not at all. Per document id, a transaction-scoped advisory lock is taken
 // before the version is drawn from the sequence, so versions of one id increase in commit order.
 // Used by the write service and by applications that embed Syncline in their own transactions.
-import type pg from 'pg';
+
 import { backoffDelay, SynclineError, sleep } from '@syncline/core';
 import {
   type Collection,
@@ -12,10 +12,11 @@ import {
   findCollection,
   rowToDocument,
 } from '@syncline/schema';
+import type pg from 'pg';
 import {
   arrayLiteral,
-  captureEmitSql,
   capturedEventsSql,
+  captureEmitSql,
   captureWriteSql,
   KEY_ALIAS,
   lockIdsSql,

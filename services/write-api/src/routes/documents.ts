@@ -1,15 +1,14 @@
 // Document routes: PUT (create or replace), PATCH (merge), DELETE, GET, and _bulk. Every write
 // runs in one PostgreSQL transaction that also appends its outbox event(s); any error rolls back.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type pg from 'pg';
+
 import { type ErrorDetail, SynclineError } from '@syncline/core';
 import {
   classifyPgError,
   type OutboxWriter,
   VERSION_COLUMN,
-  withTransaction,
   type WriteOp,
   type WriteResult,
+  withTransaction,
 } from '@syncline/outbox';
 import {
   type Collection,
@@ -19,6 +18,8 @@ import {
   rowToDocument,
   validateDocument,
 } from '@syncline/schema';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type pg from 'pg';
 import type { IndexWaiter } from '../index-waiter.ts';
 
 export interface DocumentRoutesDeps {
