@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-import { createLogger, createMetricsRegistry, runService, startOpsServer } from '@syncline/core';
-import { createKafka, ensureTopics, topicsOf } from '@syncline/kafka';
+// Runs the outbox relay as its own process, with /healthz, /readyz (200 only while active) and /metrics.
+import { createLogger, createMetricsRegistry, retry, runService, startOpsServer } from '@syncline/core';
+import { classifyKafkaError, createKafka, ensureTopics, topicsOf } from '@syncline/kafka';
 import { buildRelay, claimRelayLayout, createPool, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
-// Runs the outbox relay as its own process, with /healthz, /readyz (200 only while active) and /metrics.
-import pg from 'pg';
 import { loadConfig } from './config.ts';
 
 function exitAfter(n: number): () => void {
@@ -23,8 +22,21 @@ runService('outbox-relay', async () => {
   await migrate(pool, declaration);
   await claimRelayLayout(pool, config.SYNCLINE_RELAY_SHARDS).finally(() => pool.end());
   const kafka = createKafka({ clientId: 'syncline-relay', brokers: config.SYNCLINE_KAFKA_BROKERS });
-  await ensureTopics(kafka, topicsOf(declaration.collections));
-  const relay = buildRelay({
+  let relay: ReturnType<typeof buildRelay> | undefined;
+  const http = await startOpsServer({
+    registry,
+    readiness: async () => ({ ready: relay?.state === 'active', state: relay?.state ?? 'starting' }),
+    log,
+    host: config.SYNCLINE_HTTP_HOST,
+    port: config.SYNCLINE_HTTP_PORT,
+  });
+  // Started while Kafka is down (a restart during an outage), it waits for Kafka instead of exiting.
+  await retry(() => ensureTopics(kafka, topicsOf(declaration.collections)), {
+    backoff: { initialMs: 200, maxMs: 5000 },
+    classifiers: [classifyKafkaError],
+    onRetry: (err, attempt) => log.warn({ err: err.message, attempt }, 'Kafka is not reachable yet; retrying'),
+  });
+  relay = buildRelay({
     pgUrl: config.SYNCLINE_PG_URL,
     kafka,
     declaration,
@@ -37,18 +49,11 @@ runService('outbox-relay', async () => {
       : {}),
   });
   relay.start();
-  const http = await startOpsServer({
-    registry,
-    readiness: async () => ({ ready: relay.state === 'active', state: relay.state }),
-    log,
-    host: config.SYNCLINE_HTTP_HOST,
-    port: config.SYNCLINE_HTTP_PORT,
-  });
   return {
     log,
     async stop() {
       await http.close();
-      await relay.stop();
+      await relay?.stop();
     },
   };
 });

@@ -11,8 +11,12 @@ export function createPool(connectionString: string, max: number): pg.Pool {
   return pool;
 }
 
+/** An error a checked-out connection emits between queries (a server restart); the next query fails instead. */
+const ignore = () => {};
+
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  client.on('error', ignore);
   try {
     await client.query('begin');
     const result = await fn(client);
@@ -22,6 +26,7 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     await client.query('rollback').catch(() => {});
     throw err;
   } finally {
+    client.off('error', ignore);
     client.release();
   }
 }
