@@ -12,7 +12,7 @@ export interface Drift {
 
 /**
  * versions: for a captured table (which stores none), each id's newest version in the topic, which
- * the index must hold.
+ * the index must hold; without it, a captured table's documents are compared by content only.
  */
 export async function compareEsWithPg(
   es: Client,
@@ -42,7 +42,7 @@ export async function compareEsWithPg(
     docs.delete(id);
     if (!doc) drift.missing.push(id);
     else if (
-      doc.version !== (c.capture ? versions?.get(id) : Number(row.syncline_version)) ||
+      (c.capture ? versions !== undefined && doc.version !== versions.get(id) : doc.version !== Number(row.syncline_version)) ||
       JSON.stringify(doc.source) !== JSON.stringify(rowToDocument(c, row))
     ) {
       drift.different.push(id);
