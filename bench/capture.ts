@@ -13,6 +13,7 @@ import { buildRelay, enableCapture, migrate } from '@syncline/outbox';
 import type { Namespace } from '@syncline/testkit';
 import { DEMO_SCHEMA_SQL } from '../test/support/namespaced.ts';
 import { arg, benchmark, median, writeResult } from './common.ts';
+import { type VersusResult, versusDebezium } from './versus-debezium.ts';
 
 const run = promisify(execFile);
 const SECONDS = arg('seconds', 10);
@@ -92,6 +93,10 @@ await benchmark('capture', async (ns, base) => {
     settings.push(s);
   }
 
+  const versus: VersusResult | undefined = process.argv.includes('--no-debezium')
+    ? undefined
+    : await versusDebezium(ns.kafka, base);
+
   const rows = settings.map((s) => {
     const ratio = median(s.captured) / median(s.plain);
     return `| ${s.name} | ${median(s.captured)} | ${median(s.plain)} | **${ratio.toFixed(2)}** | ${s.captured.map((v) => v.toFixed(0)).join(', ')} / ${s.plain.map((v) => v.toFixed(0)).join(', ')} |`;
@@ -107,6 +112,37 @@ same transaction); "plain": an identical table without capture. Target: captured
 |---|---|---|---|---|
 ${rows.join('\n')}
 
+${versus ? debeziumSection(versus) : ''}
 Command: \`./dev bench capture --seconds ${SECONDS} --rounds ${ROUNDS} --clients ${CLIENTS}\`.`,
   );
 });
+
+function debeziumSection(v: VersusResult): string {
+  const lat = v.latency.map((l) => `| ${l.tool} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${l.samples} |`).join('\n');
+  const [syncline, debezium] = v.latency;
+  return `
+## Side by side with the Debezium PostgreSQL connector
+
+Debezium 3.6.1.Final (pgoutput, \`poll.interval.ms=100\`, otherwise defaults) on Kafka Connect 3.9.2 standalone, and
+Syncline's capture, on the same table of the benchmark's own PostgreSQL 15 cluster with \`wal_level=logical\`
+(port 5433, \`bench/debezium.sh\`), into the same broker.
+
+Throughput: ${v.changes} row changes committed while neither ran, then each started and timed until all were in Kafka.
+
+| | events/s |
+|---|---|
+| Syncline (relay started → outbox empty) | ${v.synclineEventsPerSecond} |
+| Debezium (Kafka Connect started → all records in the topic; start-up ${v.debeziumStartupMs} ms) | ${v.debeziumEventsPerSecond} |
+| Debezium, from the connector RUNNING | ${v.debeziumEventsPerSecondRunning} |
+| **Syncline ÷ Debezium** (target ≥ 1.0) | **${(v.synclineEventsPerSecond / v.debeziumEventsPerSecondRunning).toFixed(2)}** (against the RUNNING figure) |
+
+Latency at a steady ${v.rate} transactions/s for ${v.seconds} s, both running: COMMIT returned → record seen by a
+read_committed consumer, exact samples (ms). Target: Syncline's p99 lower than Debezium's.
+
+| tool | p50 | p90 | p99 | max | samples |
+|---|---|---|---|---|---|
+${lat}
+
+p99 Syncline ÷ Debezium: **${(syncline!.p99 / debezium!.p99).toFixed(2)}**
+`;
+}

@@ -12,6 +12,9 @@
 #                           connector (default bench/debezium/connector.properties) and wait
 #                           until the connector and its task are RUNNING
 #   debezium.sh connect-down  stop Connect and wait for it to exit
+#   debezium.sh reset [connector.properties]
+#                           Connect being down: forget the connector's offsets, drop its slot and
+#                           publication and delete its topics (only under dbz.), for a clean run
 #   debezium.sh status      the state of the cluster, of Connect and of its connectors
 #   debezium.sh consume <topic> [console consumer args...]
 #                           Kafka's console consumer against 127.0.0.1:9092
@@ -283,6 +286,7 @@ connect_up() {
     local running; running="$(cat "$CONNECT_DIR/connector.name" 2>/dev/null || true)"
     [ "$running" = "$name" ] || fail "Kafka Connect is already running (pid $(cat "$CONNECT_PID")) with connector ${running:-?}, not $name; run connect-down first"
     info "Kafka Connect is already running (pid $(cat "$CONNECT_PID")) with connector $name"
+    CONNECT_LOG_FROM=""
     connect_wait "$name" "$(now_ms)"
     return
   fi
@@ -303,6 +307,7 @@ connect_up() {
     "$CONNECT_DIR/worker.properties" "$props" >>"$CONNECT_LOG" 2>&1 </dev/null 9>&- &
   echo $! > "$CONNECT_PID"
   echo "$name" > "$CONNECT_DIR/connector.name"
+  CONNECT_PROPS="$props"
   connect_wait "$name" "$t0"
 }
 
@@ -318,8 +323,15 @@ connect_wait() { # name, start time (ms)
         fail "connector $1 failed" "$CONNECT_LOG"
         ;;
       "RUNNING RUNNING"*)
-        info "connector $1 RUNNING (connector and task) $(secs_since "$2")s after start"
-        return
+        # The task is RUNNING once its start() returned (slot and publication exist, so no
+        # change is missed from then on); Debezium reads the slot a moment later. Wait for
+        # that too, so that a benchmark starting right after measures steady streaming.
+        if [ -z "${CONNECT_LOG_FROM:-}" ] \
+          || [ "$(tail -n "+$CONNECT_LOG_FROM" "$CONNECT_LOG" | grep -c 'Processing messages (io.debezium.connector.postgresql.PostgresStreamingChangeEventSource)')" -gt 0 ] \
+          || ! grep -Eq '^[[:space:]]*connector\.class[[:space:]]*[=:][[:space:]]*io\.debezium\.connector\.postgresql\.PostgresConnector' "$CONNECT_PROPS"; then
+          info "connector $1 RUNNING (connector and task, streaming) $(secs_since "$2")s after start"
+          return
+        fi
         ;;
     esac
     sleep 0.5
@@ -359,15 +371,49 @@ status() {
   return "$rc"
 }
 
-consume() {
-  [ -n "${1:-}" ] || fail "consume takes a topic"
-  local topic="$1"; shift
+prop() { # file key: a value of a .properties file
+  sed -nE "s/^[[:space:]]*${2//./\\.}[[:space:]]*[=:][[:space:]]*(.*[^[:space:]])?[[:space:]]*\$/\1/p" "$1" | tail -n1
+}
+
+tools_java() { # java args...: a JVM with Kafka's tools on the classpath
   [ -f "$DBZ_HOME/.complete" ] || fail "not provisioned: run 'bench/debezium.sh provision' first"
   local java_home; java_home="$(connect_java_home)"
   printf 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=[%%d] %%p %%m (%%c)%%n\n' \
     > "$CONNECT_DIR/tools-log4j.properties"
-  exec "$java_home/bin/java" -Xmx256m -cp "$DBZ_TOOLS/*" "-Dlog4j.configuration=file:$CONNECT_DIR/tools-log4j.properties" \
-    org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$BOOTSTRAP" --topic "$topic" "$@"
+  "$java_home/bin/java" -Xmx256m -cp "$DBZ_TOOLS/*" "-Dlog4j.configuration=file:$CONNECT_DIR/tools-log4j.properties" "$@"
+}
+
+# Back to a clean start for the connector of a properties file, Connect being down: its offsets,
+# its replication slot and publication, and its topics (only names under dbz.).
+reset() {
+  local props="${1:-$ROOT/bench/debezium/connector.properties}"
+  [ -f "$props" ] || fail "no connector properties file $props"
+  if pid_alive "$CONNECT_PID"; then fail "Kafka Connect is running: run connect-down first"; fi
+  local slot pub prefix db
+  slot="$(prop "$props" slot.name)"; slot="${slot:-debezium}"
+  pub="$(prop "$props" publication.name)"; pub="${pub:-dbz_publication}"
+  prefix="$(prop "$props" topic.prefix)"
+  db="$(prop "$props" database.dbname)"; db="${db:-$PGL_DB}"
+  case "$prefix" in dbz.*) ;; *) fail "topic.prefix '$prefix' is not under dbz.: not deleting its topics" ;; esac
+  rm -f "$CONNECT_DIR/connect.offsets"
+  if pg_ready; then
+    psql -h 127.0.0.1 -p "$PGL_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 -qAt \
+      -c "select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = '$slot'" \
+      -c "drop publication if exists \"$pub\"" >/dev/null
+  fi
+  local topics
+  topics="$(tools_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --list | grep -F "$prefix." || true)"
+  local t
+  for t in $topics; do
+    case "$t" in "$prefix".*) tools_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --delete --topic "$t" ;; esac
+  done
+  info "reset: offsets forgotten, slot $slot and publication $pub dropped, topics deleted: $(echo ${topics:-none})"
+}
+
+consume() {
+  [ -n "${1:-}" ] || fail "consume takes a topic"
+  local topic="$1"; shift
+  tools_java org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$BOOTSTRAP" --topic "$topic" "$@"
 }
 
 cmd="${1:-status}"
@@ -378,6 +424,7 @@ case "$cmd" in
   connect-up) with_lock; connect_up "${2:-}" ;;
   connect-down) with_lock; connect_down ;;
   status) status ;;
+  reset) with_lock; reset "${2:-}" ;;
   consume) shift; consume "$@" ;;
-  *) fail "unknown command '$cmd' (pg-up, pg-down, provision, connect-up [properties], connect-down, status, consume <topic>)" ;;
+  *) fail "unknown command '$cmd' (pg-up, pg-down, provision, connect-up [properties], connect-down, reset [properties], status, consume <topic>)" ;;
 esac
