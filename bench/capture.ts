@@ -78,7 +78,11 @@ await benchmark('capture', async (ns, base) => {
         })
       : undefined;
     relay?.start();
-    const s = { name: publishing ? 'relay publishing meanwhile' : 'triggers alone', captured: [] as number[], plain: [] as number[] };
+    const s = {
+      name: publishing ? 'relay publishing meanwhile' : 'triggers alone',
+      captured: [] as number[],
+      plain: [] as number[],
+    };
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate which goes first, so drift of the machine over a round weighs on both alike.
       const order = r % 2 === 0 ? ['products', 'products_plain'] : ['products_plain', 'products'];
@@ -118,7 +122,9 @@ Command: \`./dev bench capture --seconds ${SECONDS} --rounds ${ROUNDS} --clients
 });
 
 function debeziumSection(v: VersusResult): string {
-  const lat = v.latency.map((l) => `| ${l.tool} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${l.samples} |`).join('\n');
+  const lat = v.latency
+    .map((l) => `| ${l.tool} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${l.samples} |`)
+    .join('\n');
   const [syncline, debezium] = v.latency;
   return `
 ## Side by side with the Debezium PostgreSQL connector

@@ -1,12 +1,12 @@
 // Shared benchmark plumbing: the machine's description, timing, and writing results next to it.
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
 import { type ChangeEvent, type Declaration, type EventCodec, SCHEMA_HEADER, withNamespace } from '@syncline/schema';
 import { createNamespace, type Namespace, REPO_ROOT, startServices } from '@syncline/testkit';
+import type { Kafka } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
 import { demoDeclaration } from '../test/support/namespaced.ts';
 
 /** Runs a benchmark in a namespace of its own (the demo declaration under its prefixes), removed after; then exits. */

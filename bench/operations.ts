@@ -3,10 +3,10 @@
 //   memory into an index with the same loading settings); and reconcile ids/s over N rows.
 // Usage: ./dev bench operations [--docs 500000] [--rounds 3]
 import { driftCount, reconcile, reindex } from '@syncline/cli';
-import { ensureIndex, ID_FIELD, indexMappings, indexSettings } from '@syncline/sink';
 import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { migrate } from '@syncline/outbox';
 import { EventCodec } from '@syncline/schema';
+import { ensureIndex, ID_FIELD, indexMappings, indexSettings } from '@syncline/sink';
 import { arg, benchDocument, benchmark, median, produceEvents, rate, timed, writeResult } from './common.ts';
 
 const DOCS = arg('docs', 500_000);

@@ -6,9 +6,9 @@
 // Usage: ./dev bench sink [--events 200000] [--naive 3000] [--seconds 20] [--rounds 3]
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { buildSink } from '@syncline/es-sink';
-import { ensureIndex, indexMappings, indexSettings } from '@syncline/sink';
 import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { EventCodec } from '@syncline/schema';
+import { ensureIndex, indexMappings, indexSettings } from '@syncline/sink';
 import { startHarness } from '../test/support/harness.ts';
 import { arg, benchDocument, benchmark, median, produceEvents, rate, timed, writeResult } from './common.ts';
 

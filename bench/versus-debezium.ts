@@ -9,13 +9,13 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import type { Kafka } from 'kafkajs';
-import pg from 'pg';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { ensureTopics, topicsOf } from '@syncline/kafka';
 import { buildRelay, createPool, enableCapture, migrate } from '@syncline/outbox';
 import { type Declaration, EventCodec } from '@syncline/schema';
 import { REPO_ROOT } from '@syncline/testkit';
+import type { Kafka } from 'kafkajs';
+import pg from 'pg';
 import { DEMO_SCHEMA_SQL } from '../test/support/namespaced.ts';
 
 const run = promisify(execFile);
@@ -217,7 +217,9 @@ export async function versusDebezium(
   } finally {
     await relay.stop().catch(() => {});
     await dbz('connect-down').catch(() => {});
-    await admin.query('select pg_drop_replication_slot($1) from pg_replication_slots where slot_name = $1', [slot]).catch(() => {});
+    await admin
+      .query('select pg_drop_replication_slot($1) from pg_replication_slots where slot_name = $1', [slot])
+      .catch(() => {});
     await admin.query(`drop publication if exists ${slot}`).catch(() => {});
     await pool.end();
     await admin.query(`drop schema ${schema} cascade`).catch(() => {});

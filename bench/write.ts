@@ -3,16 +3,17 @@
 //   b. _bulk rows/s                      vs  COPY of the same rows into the same table
 //   c. relay draining 200k outbox events vs  a bare kafkajs producer sending the same messages
 // Usage: ./dev bench write [--seconds 10] [--events 200000] [--rounds 3]
-import { CompressionTypes } from 'kafkajs';
-import pg from 'pg';
-import { pipeline } from 'node:stream/promises';
+
 import { Readable } from 'node:stream';
-import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
 import { createLogger, createMetricsRegistry, RELAY_DEFAULTS } from '@syncline/core';
 import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { BatchEncoder, buildRelay, migrate, OutboxWriter, unpack, withTransaction } from '@syncline/outbox';
 import { EventCodec } from '@syncline/schema';
 import { spawnService, writeTempJson } from '@syncline/testkit';
+import { CompressionTypes } from 'kafkajs';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { arg, benchDocument, benchmark, median, rate, timed, writeResult } from './common.ts';
 import { LoadConnection } from './http-load.ts';
 

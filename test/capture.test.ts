@@ -201,9 +201,16 @@ describe('capture of direct writes', () => {
       refresh: true,
     });
     await ns.es.delete({ index: products.index.alias, id: 'pre-2', refresh: true });
+    await ns.es.index({
+      index: products.index.alias,
+      id: 'ghost',
+      document: { name: 'no row', price: 1 },
+      refresh: true,
+    });
     const found = await reconcile(ns.pool, ns.es, { collections: [products] }, products);
     expect(found.diverged).toContain('pre-1');
     expect(found.missing).toContain('pre-2');
+    expect(found.orphaned).toContain('ghost');
     expect(found.ahead).toEqual([]);
     await reconcile(ns.pool, ns.es, { collections: [products] }, products, { repair: true });
     await eventually(async () => {

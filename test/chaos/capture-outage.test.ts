@@ -3,7 +3,7 @@
 // exactly the unpublished changes (the outbox: its size is bounded by what was written, as
 // docs/guarantees.md promises), the relay's syncline_outbox_backlog shows them, and once Kafka is
 // back everything drains: the outbox is empty and Elasticsearch equals the table.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { ensureTopics, topicsOf } from '@syncline/kafka';
 import { enableCapture, migrate } from '@syncline/outbox';
 import {
@@ -15,6 +15,7 @@ import {
   startStack,
   stopService,
 } from '@syncline/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { compareEsWithPg } from '../support/compare.ts';
 import { DEMO_SCHEMA_SQL, namespacedDeclaration, serviceEnv } from '../support/namespaced.ts';
 
@@ -54,9 +55,7 @@ describe.runIf(services.mode === 'local')('capture through a long Kafka outage',
     processes.push(await spawnService('outage-sink', 'services/es-sink/src/main.ts', env));
 
     await stopService('kafka');
-    const sizeBefore = Number(
-      (await ns.pool.query(`select pg_total_relation_size('syncline_outbox') as n`)).rows[0].n,
-    );
+    const sizeBefore = Number((await ns.pool.query(`select pg_total_relation_size('syncline_outbox') as n`)).rows[0].n);
     // 100 000 inserts, then 9 rounds of updating every row: 1 000 000 captured changes.
     await ns.pool.query(
       `insert into products (id, name, description, price, tags, in_stock)
@@ -93,6 +92,8 @@ describe.runIf(services.mode === 'local')('capture through a long Kafka outage',
       },
       { timeoutMs: 300_000, intervalMs: 3000 },
     );
-    console.log(`capture outage: ${CHANGES} changes held in the outbox at ${perChange.toFixed(0)} bytes each, all drained`);
+    console.log(
+      `capture outage: ${CHANGES} changes held in the outbox at ${perChange.toFixed(0)} bytes each, all drained`,
+    );
   });
 });

@@ -42,7 +42,9 @@ export async function compareEsWithPg(
     docs.delete(id);
     if (!doc) drift.missing.push(id);
     else if (
-      (c.capture ? versions !== undefined && doc.version !== versions.get(id) : doc.version !== Number(row.syncline_version)) ||
+      (c.capture
+        ? versions !== undefined && doc.version !== versions.get(id)
+        : doc.version !== Number(row.syncline_version)) ||
       JSON.stringify(doc.source) !== JSON.stringify(rowToDocument(c, row))
     ) {
       drift.different.push(id);

@@ -164,7 +164,7 @@ export async function reconcile(
     const writer = new OutboxWriter(declaration);
     for (let i = 0; i < ids.length; i += 1000) {
       await withTransaction(pool, async (client) => {
-        await writer.recordChange(client, c.name, ids.slice(i, i + 1000));
+        await writer.recordChange(client, c.name, ids.slice(i, i + 1000), { deleteAbsent: true });
       });
     }
     report.repaired = ids.length;

@@ -2,11 +2,11 @@
 // record every committed INSERT, UPDATE, DELETE and TRUNCATE in the outbox inside the writer's own
 // transaction, so the event commits (or rolls back) with the change, and the relay publishes it like
 // any other. One version source per collection, whoever writes: the AFTER ROW trigger runs while the
-// writer holds the row's lock (or, for an insert, its key in the primary key index), takes the
-// document's advisory lock and only then draws the version from the version sequence, so versions
-// of one id increase in commit order. Re-emitting a row (backfill, repair, replay) takes the same
-// advisory lock and reads the row after it, without ever waiting for a row lock, so the two cannot
-// deadlock. The table itself is not changed: versions live in the events (and the index).
+// writer holds the row's lock (or, for an insert, its key in the primary key index) and only then
+// draws the version from the version sequence, so versions of one id increase in commit order. It
+// takes no lock of its own: a statement may change any number of rows. (Re-emits — backfill, repair,
+// replay — order themselves against writers with row locks they never wait for; see OutboxWriter.)
+// The table itself is not changed: versions live in the events (and the index).
 // Everything is derived from the declaration; `syncline capture enable|disable|status` runs it.
 
 import { retry, SynclineError } from '@syncline/core';
@@ -14,7 +14,7 @@ import { type Collection, fieldColumns } from '@syncline/schema';
 import type pg from 'pg';
 import { withTransaction } from '../write/transaction.ts';
 import { classifyPgError } from './pg-errors.ts';
-import { CAPTURE_TABLE, documentLockKey, OUTBOX_TABLE, q, VERSION_SEQUENCE } from './tables.ts';
+import { CAPTURE_TABLE, OUTBOX_TABLE, q, VERSION_SEQUENCE } from './tables.ts';
 
 /** The names capture installs for a collection (functions in the current schema, triggers on the table). */
 export const captureNames = (c: Collection) => ({
@@ -38,9 +38,14 @@ function installSql(c: Collection, schema: string): string[] {
   const seq = `nextval('${ident(schema)}.${q(VERSION_SEQUENCE)}')`;
   const outbox = `${ident(schema)}.${q(OUTBOX_TABLE)}`;
   const key = (row: string) => `${row}.${q(c.primaryKey)}`;
-  const lock = (row: string) => `perform pg_advisory_xact_lock(${documentLockKey(name, `${key(row)}::text`)});`;
+  // An event's seq is its version: one draw.
+  const event = (op: string, row: string, image: string) =>
+    `v := ${seq};
+    insert into ${outbox} (seq, collection, aggregate_id, op, version, payload) values (v, ${name}, ${key(row)}::text, '${op}', v, ${image});`;
   const fn = (fnName: string, body: string) =>
     `create or replace function ${ident(schema)}.${q(fnName)}() returns trigger language plpgsql as $syncline$
+declare
+  v bigint;
 begin
 ${body}
 end $syncline$`;
@@ -58,13 +63,10 @@ end $syncline$`;
     fn(
       n.changeFn,
       `  if TG_OP = 'DELETE' or (TG_OP = 'UPDATE' and ${key('OLD')} is distinct from ${key('NEW')}) then
-    ${lock('OLD')}
-    insert into ${outbox} (collection, aggregate_id, op, version) values (${name}, ${key('OLD')}::text, 'DELETE', ${seq});
+    ${event('DELETE', 'OLD', 'null')}
   end if;
   if TG_OP <> 'DELETE' then
-    ${lock('NEW')}
-    insert into ${outbox} (collection, aggregate_id, op, version, payload)
-    values (${name}, ${key('NEW')}::text, 'UPSERT', ${seq}, to_jsonb(NEW));
+    ${event('UPSERT', 'NEW', 'to_jsonb(NEW)')}
   end if;
   return null;`,
     ),
@@ -72,8 +74,8 @@ end $syncline$`;
     // becomes a delete, versioned after every change that committed before it.
     fn(
       n.truncateFn,
-      `  insert into ${outbox} (collection, aggregate_id, op, version)
-  select ${name}, ${q(c.primaryKey)}::text, 'DELETE', ${seq} from only ${t};
+      `  insert into ${outbox} (seq, collection, aggregate_id, op, version)
+  select e.v, ${name}, e.k, 'DELETE', e.v from (select ${seq} as v, ${q(c.primaryKey)}::text as k from only ${t}) e;
   return null;`,
     ),
     ...trigger(n.changeTrigger, 'after insert or update or delete', n.changeFn),

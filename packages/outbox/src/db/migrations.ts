@@ -36,7 +36,7 @@ export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<
     };
     await client.query(`create sequence if not exists ${q(VERSION_SEQUENCE)} as bigint`);
     await client.query(`create table if not exists ${q(OUTBOX_TABLE)} (
-      seq bigserial primary key,
+      seq bigint primary key default nextval('${q(VERSION_SEQUENCE)}'),
       collection text not null,
       aggregate_id text not null,
       op text not null check (op in ('UPSERT', 'DELETE')),
@@ -48,6 +48,20 @@ export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<
     )`);
     // An event's document is stored Avro-encoded (document) with the fingerprint of its value schema
     // (schema). Rows written before that carry it as JSON (payload) and are encoded by the relay.
+    // An event's seq is its version (one draw from the one sequence): the outbox's order, and so the
+    // topic's order per key, is version order. Outboxes made when seq had a sequence of its own move
+    // to the version sequence, which first passes every seq already used.
+    const { rows: seqDefault } = await client.query<{ d: string }>(
+      `select pg_get_expr(adbin, adrelid) as d from pg_attrdef where adrelid = '${q(OUTBOX_TABLE)}'::regclass and adnum = 1`,
+    );
+    if (!seqDefault[0]?.d.includes(VERSION_SEQUENCE)) {
+      await client.query(
+        `select setval('${q(VERSION_SEQUENCE)}', greatest((select last_value from ${q(VERSION_SEQUENCE)}), (select coalesce(max(seq), 1) from ${q(OUTBOX_TABLE)})))`,
+      );
+      await client.query(
+        `alter table ${q(OUTBOX_TABLE)} alter column seq set default nextval('${q(VERSION_SEQUENCE)}')`,
+      );
+    }
     await addColumns(OUTBOX_TABLE, [
       ['document', 'bytea'],
       ['schema', 'text'],

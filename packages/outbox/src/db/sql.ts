@@ -35,12 +35,6 @@ export const lockIdsSql = (c: Collection, sortedIds: string[]): Sql => ({
   values: [c.name, sortedIds],
 });
 
-/** Tries the ids' advisory locks without waiting; `locked` is true when all of them were taken. */
-export const tryLockIdsSql = (c: Collection, sortedIds: string[]): Sql => ({
-  text: `select coalesce(bool_and(pg_try_advisory_xact_lock(${documentLockKey('$1', 'k')})), true) as locked from unnest($2::text[]) as u(k)`,
-  values: [c.name, sortedIds],
-});
-
 /**
  * One statement that versions and writes a batch of changes and appends their outbox events. The
  * changes come as one array per column — $1 ids, $2 the collection, $3 every upsert's Avro document
@@ -86,8 +80,8 @@ export function writeChangesSql(c: Collection, lockIds: boolean): (values: unkno
 ), del as (
   delete from ${q(c.table)} t using input i where i.op = 'DELETE' and t.${q(c.primaryKey)} = i.id::${key}
 ), events as (
-  insert into ${q(OUTBOX_TABLE)} (collection, aggregate_id, op, version, document, schema)
-  select $2, i.id, i.op, i.version, case when i.n >= 0 then substring($3::bytea from i.o + 1 for i.n) end, $4
+  insert into ${q(OUTBOX_TABLE)} (seq, collection, aggregate_id, op, version, document, schema)
+  select i.version, $2, i.id, i.op, i.version, case when i.n >= 0 then substring($3::bytea from i.o + 1 for i.n) end, $4
   from input i order by i.version
 )
 select i.id, i.version::text as version, coalesce(up.created, false) as created
@@ -95,8 +89,8 @@ from input i left join up on up.id = i.id`;
   return (values) => ({ text, values });
 }
 
-/** The outbox's own sequence: a statement reads its last value before its triggers append events. */
-const OUTBOX_SEQ = `'${OUTBOX_TABLE}_seq_seq'::regclass`;
+/** The version sequence (an event's seq is its version): a statement reads it before its triggers append events. */
+const OUTBOX_SEQ = `'${q(VERSION_SEQUENCE)}'::regclass`;
 
 /**
  * A captured collection's write (capture.ts): the same input arrays as writeChangesSql without the
@@ -134,19 +128,46 @@ where seq > $1 and collection = $2 and aggregate_id = any($3::text[]) order by a
 });
 
 /**
- * Re-emits the current rows of a captured collection (ids locked by the caller): each row present as
- * its image, each one absent as a delete, with a new version — without touching the row, so neither
- * the application's triggers nor capture's fire. Ids that no key of the table can equal are deletes.
+ * Locks the rows of these ids of a captured table against writers (FOR SHARE) without waiting for
+ * any (NOWAIT: SQLSTATE 55P03 when a writer holds one), so a re-emit can never be in a deadlock with
+ * the application; returns the ids of the rows that exist.
  */
-export const captureEmitSql = (c: Collection, ids: string[]): Sql => ({
-  text: `insert into ${q(OUTBOX_TABLE)} (collection, aggregate_id, op, version, payload)
-select $1, k, case when t.${q(c.primaryKey)} is null then 'DELETE' else 'UPSERT' end, nextval('${q(VERSION_SEQUENCE)}'),
-  case when t.${q(c.primaryKey)} is null then null else to_jsonb(t) end
-from unnest($2::text[]) as k
-left join ${q(c.table)} t on t.${q(c.primaryKey)} = case when k ~ $3 then k::${keyType(c)} end
-order by k
+export const lockCapturedRowsSql = (c: Collection, ids: string[], lock: boolean): Sql => ({
+  text: `select ${q(c.primaryKey)}::text as id from ${q(c.table)}
+where ${q(c.primaryKey)} = any((select array_agg(k) from unnest($1::text[]) k where k ~ $2)::${keyType(c)}[])
+${lock ? `order by ${q(c.primaryKey)} for share nowait` : ''}`,
+  values: [ids, c.idPattern],
+});
+
+/**
+ * Appends events for these ids of a captured table, each with a new version (and seq) from the one
+ * sequence: deletes (absent: the ids without a row; ids no key of the table can equal count as such),
+ * or the rows' images (the ids with a row, which the caller has locked).
+ */
+export const captureEmitSql = (c: Collection, ids: string[], absent: boolean): Sql => ({
+  text: `insert into ${q(OUTBOX_TABLE)} (seq, collection, aggregate_id, op, version, payload)
+select e.v, $1, e.k, ${absent ? `'DELETE'` : `'UPSERT'`}, e.v, e.image from (
+  select nextval('${q(VERSION_SEQUENCE)}') as v, k, ${absent ? 'null::jsonb' : 'to_jsonb(t)'} as image
+  from unnest($2::text[]) as k
+  ${absent ? 'left ' : ''}join ${q(c.table)} t on t.${q(c.primaryKey)} = case when k ~ $3 then k::${keyType(c)} end
+  ${absent ? `where t.${q(c.primaryKey)} is null` : ''}
+  order by k
+) e
 returning aggregate_id as id, op, version::text as version`,
   values: [c.name, ids, c.idPattern],
+});
+
+/** The transactions (other than this one) writing the captured table now: they hold its ROW EXCLUSIVE lock. */
+export const tableWritersSql = (c: Collection): Sql => ({
+  text: `select coalesce(array_agg(distinct virtualtransaction), '{}') as writers from pg_locks
+where locktype = 'relation' and relation = $1::regclass and mode = 'RowExclusiveLock' and pid <> pg_backend_pid()`,
+  values: [c.table],
+});
+
+/** How many of these transactions still hold the table's lock (0: all of them ended). */
+export const writersLeftSql = (c: Collection, writers: string[]): Sql => ({
+  text: `select count(*)::int as n from pg_locks where locktype = 'relation' and relation = $1::regclass and virtualtransaction = any($2::text[])`,
+  values: [c.table, writers],
 });
 
 /** A PostgreSQL array literal of scalars, for one array field of one row. */

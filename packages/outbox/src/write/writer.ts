@@ -19,10 +19,12 @@ import {
   captureEmitSql,
   captureWriteSql,
   KEY_ALIAS,
+  lockCapturedRowsSql,
   lockIdsSql,
   selectRowsSql,
-  tryLockIdsSql,
+  tableWritersSql,
   writeChangesSql,
+  writersLeftSql,
 } from '../db/sql.ts';
 import { type Sql, VERSION_COLUMN } from '../db/tables.ts';
 
@@ -124,10 +126,15 @@ export class OutboxWriter {
    * For rows the caller changed with its own SQL: emits each row's current state (or a delete
    * when the row is gone) with a new version, stamped onto the row.
    */
-  async recordChange(client: pg.ClientBase, collectionName: string, ids: string[]): Promise<WriteResult[]> {
+  async recordChange(
+    client: pg.ClientBase,
+    collectionName: string,
+    ids: string[],
+    { deleteAbsent = false } = {},
+  ): Promise<WriteResult[]> {
     const c = this.collection(collectionName);
     const sorted = [...new Set(ids)].sort();
-    if (c.capture) return this.reemitCaptured(client, c, sorted);
+    if (c.capture) return this.reemitCaptured(client, c, sorted, deleteAbsent);
     await this.lock(client, c, sorted);
     const current = await this.read(client, c, sorted);
     const results: WriteResult[] = sorted.map((id) => {
@@ -141,26 +148,74 @@ export class OutboxWriter {
   }
 
   /**
-   * A captured collection's rows re-emitted (capture.ts): the ids' advisory locks, then each row read
-   * and appended as an event with a new version, the row untouched. Direct writers take a row's lock
-   * before its advisory lock, so this never waits for one: it tries all the locks and, when a writer
-   * holds one, lets go of all of them (a savepoint) and tries again shortly; it can never be in a
-   * deadlock with the application's transactions.
+   * A captured collection's rows re-emitted (capture.ts), each with a version newer than every change
+   * already committed or in flight, in two phases that never wait for a lock, so they can never be in
+   * a deadlock with the application's transactions (whose triggers take no lock of their own):
+   * 1. Only with deleteAbsent (reconcile's orphans: every other absent row's delete is already an
+   *    event, which wins): ids without a row get a delete. A writer that inserted one of them and has
+   *    not committed yet may hold an older version: every transaction writing the table at that moment
+   *    is waited for (polling, holding no row lock), and an id whose row exists now goes to phase 2
+   *    (so the index and the topic's last record are right; that key's topic history then shows the
+   *    delete once after the insert).
+   * 2. Rows are locked FOR SHARE NOWAIT (a savepoint undone and tried again while a writer holds one),
+   *    then appended as events: writers after them wait for this transaction, so their versions are
+   *    newer. A row deleted between the phases is left alone: its delete's event is newer still.
    */
-  private async reemitCaptured(client: pg.ClientBase, c: Collection, ids: string[]): Promise<WriteResult[]> {
-    for (let attempt = 0; ; attempt++) {
-      await client.query('savepoint syncline_reemit');
-      const { rows } = await client.query<{ locked: boolean }>(tryLockIdsSql(c, ids));
-      if (rows[0]!.locked) break;
-      await client.query('rollback to savepoint syncline_reemit');
-      if (attempt >= 200) throw new SynclineError('SYNC_LOCKED', `writers kept ids of ${c.name} locked; retry`);
-      await sleep(backoffDelay(attempt, { initialMs: 5, maxMs: 200 }));
+  private async reemitCaptured(
+    client: pg.ClientBase,
+    c: Collection,
+    ids: string[],
+    deleteAbsent: boolean,
+  ): Promise<WriteResult[]> {
+    const toResults = (rows: { id: string; op: 'UPSERT' | 'DELETE'; version: string }[]) =>
+      rows.map(
+        (r): WriteResult => ({ id: r.id, op: r.op, version: Number(r.version), created: false, document: null }),
+      );
+    const existing = async (list: string[]) =>
+      new Set((await client.query<{ id: string }>(lockCapturedRowsSql(c, list, false))).rows.map((r) => r.id));
+    const results: WriteResult[] = [];
+    let present = await existing(ids);
+    const absent = ids.filter((id) => !present.has(id));
+    if (deleteAbsent && absent.length) {
+      const { rows } = await client.query<{ id: string; op: 'UPSERT' | 'DELETE'; version: string }>(
+        captureEmitSql(c, absent, true),
+      );
+      results.push(...toResults(rows));
+      const { rows: w } = await client.query<{ writers: string[] }>(tableWritersSql(c));
+      for (let attempt = 0; w[0]!.writers.length; attempt++) {
+        const { rows: left } = await client.query<{ n: number }>(writersLeftSql(c, w[0]!.writers));
+        if (left[0]!.n === 0) break;
+        await sleep(backoffDelay(attempt, { initialMs: 5, maxMs: 200 }));
+      }
+      present = new Set([...present, ...(await existing(absent))]);
     }
-    await client.query('release savepoint syncline_reemit');
-    const { rows } = await client.query<{ id: string; op: 'UPSERT' | 'DELETE'; version: string }>(
-      captureEmitSql(c, ids),
-    );
-    return rows.map((r) => ({ id: r.id, op: r.op, version: Number(r.version), created: false, document: null }));
+    const wanted = ids.filter((id) => present.has(id));
+    for (let attempt = 0; wanted.length; attempt++) {
+      await client.query('savepoint syncline_reemit');
+      try {
+        const locked = await this.lockRows(client, c, wanted);
+        await client.query('release savepoint syncline_reemit');
+        if (locked.length) {
+          const { rows } = await client.query<{ id: string; op: 'UPSERT' | 'DELETE'; version: string }>(
+            captureEmitSql(c, locked, false),
+          );
+          results.push(...toResults(rows));
+        }
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== '55P03') throw err;
+        await client.query('rollback to savepoint syncline_reemit');
+        if (attempt >= 200) throw new SynclineError('SYNC_LOCKED', `writers kept rows of ${c.name} locked; retry`);
+        await sleep(backoffDelay(attempt, { initialMs: 5, maxMs: 200 }));
+      }
+    }
+    return results;
+  }
+
+  /** Locks the rows of these ids FOR SHARE without waiting (55P03 when a writer holds one); the ids found. */
+  private async lockRows(client: pg.ClientBase, c: Collection, ids: string[]): Promise<string[]> {
+    const { rows } = await client.query<{ id: string }>(lockCapturedRowsSql(c, ids, true));
+    return rows.map((r) => r.id);
   }
 
   private async lock(client: pg.ClientBase, c: Collection, sortedIds: string[]): Promise<void> {
