@@ -54,6 +54,8 @@ describe.runIf(services.mode === 'local')('capture through a long Kafka outage',
     processes.push(relay);
     processes.push(await spawnService('outage-sink', 'services/es-sink/src/main.ts', env));
 
+    const t0 = Date.now();
+    const at = (what: string) => console.log(`capture outage: ${what} after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     await stopService('kafka');
     const sizeBefore = Number((await ns.pool.query(`select pg_total_relation_size('syncline_outbox') as n`)).rows[0].n);
     // 100 000 inserts, then 9 rounds of updating every row: 1 000 000 captured changes.
@@ -68,6 +70,7 @@ describe.runIf(services.mode === 'local')('capture through a long Kafka outage',
       `select count(*) as n, pg_total_relation_size('syncline_outbox') as bytes from syncline_outbox`,
     );
     expect(Number(rows[0]!.n)).toBe(CHANGES);
+    at('1 000 000 changes committed');
     const perChange = (Number(rows[0]!.bytes) - sizeBefore) / CHANGES;
     expect(perChange).toBeLessThan(OUTBOX_BYTES_PER_CHANGE);
     await eventually(async () => expect(await backlogMetric(relay)).toBeGreaterThan(CHANGES * 0.9), {
@@ -75,6 +78,7 @@ describe.runIf(services.mode === 'local')('capture through a long Kafka outage',
     });
 
     await startStack();
+    at('Kafka back');
     await eventually(
       async () => {
         const { rows } = await ns.pool.query<{ n: string }>('select count(*) as n from syncline_outbox');
@@ -82,6 +86,7 @@ describe.runIf(services.mode === 'local')('capture through a long Kafka outage',
       },
       { timeoutMs: 300_000, intervalMs: 2000 },
     );
+    at('outbox drained');
     await eventually(async () => expect(await backlogMetric(relay)).toBe(0), { timeoutMs: 30_000 });
     await eventually(
       async () => {
@@ -95,5 +100,5 @@ describe.runIf(services.mode === 'local')('capture through a long Kafka outage',
     console.log(
       `capture outage: ${CHANGES} changes held in the outbox at ${perChange.toFixed(0)} bytes each, all drained`,
     );
-  });
+  }, 900_000);
 });
