@@ -47,7 +47,7 @@ async function pgbench(ns: Namespace, table: string): Promise<number> {
   );
   const tps = /tps = ([\d.]+)/.exec(stdout);
   if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`);
-  return Number(tps[1]);
+  return Math.round(Number(tps[1]));
 }
 
 await benchmark('capture', async (ns, base) => {
