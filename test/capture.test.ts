@@ -6,7 +6,15 @@ import { execFileSync } from 'node:child_process';
 import { backfill, reconcile, replayDeadLetters } from '@syncline/cli';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { DLQ_HEADERS, deadLetterTopic, ensureTopics, topicsOf } from '@syncline/kafka';
-import { buildRelay, captureStatus, disableCapture, enableCapture, migrate, OutboxWriter } from '@syncline/outbox';
+import {
+  buildRelay,
+  captureNames,
+  captureStatus,
+  disableCapture,
+  enableCapture,
+  migrate,
+  OutboxWriter,
+} from '@syncline/outbox';
 import { type Collection, EventCodec, parseDeclaration, SCHEMA_HEADER } from '@syncline/schema';
 import { createNamespace, eventually, type Namespace, readTopic, spawnService, writeTempJson } from '@syncline/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -131,6 +139,45 @@ describe('capture of direct writes', () => {
     const indexed = await ns.es.get({ index: products.index.alias, id: 'shared-1' });
     expect(indexed._version).toBe(waited.json().version);
     await expectInSync(products);
+  });
+
+  it('events carry the declared columns only, and any role that may write the table can (no rights on the outbox needed)', async () => {
+    const role = `${ns.name}_app`;
+    await ns.pool.query(`create role ${role}`);
+    await ns.pool.query(`grant usage on schema ${ns.name} to ${role}`);
+    await ns.pool.query(`grant select, insert, update, delete on products to ${role}`);
+    const client = await ns.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query(`set local role ${role}`);
+      await client.query(`insert into products (id, name, price, internal_note) values ('r-1', 'Role', 1, 'private')`);
+      await client.query('reset role');
+      const { rows } = await client.query(`select payload from syncline_outbox where aggregate_id = 'r-1'`);
+      expect(Object.keys(rows[0].payload).sort()).toEqual(
+        ['description', 'id', 'in_stock', 'name', 'price', 'tags', 'updated_at'].sort(),
+      );
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+    await ns.pool.query(`drop owned by ${role}`);
+    await ns.pool.query(`drop role ${role}`);
+    await expectInSync(products);
+  });
+
+  it('refuses what would make capture wrong: TRUNCATE outside READ COMMITTED, deferrable keys, partitioned tables', async () => {
+    expect(() => psql('begin isolation level repeatable read; truncate products; commit;')).toThrow(
+      /TRUNCATE it in a READ COMMITTED transaction/,
+    );
+    const shaped = (table: string) => ({ ...products, name: table, table, fields: { name: { type: 'string' as const, required: false } } });
+    await ns.pool.query('create table deferred_keys (id text primary key deferrable, name text)');
+    await expect(enableCapture(ns.pool, shaped('deferred_keys'))).rejects.toThrow(/DEFERRABLE/);
+    await ns.pool.query('create table parted (id text, name text, primary key (id)) partition by hash (id)');
+    await expect(enableCapture(ns.pool, shaped('parted'))).rejects.toThrow(/partitioned/);
+    // Names of 63 characters still give two distinct functions within PostgreSQL's limit.
+    const long = captureNames({ ...products, name: 'n'.repeat(63) });
+    expect(long.changeFn).not.toBe(long.truncateFn);
+    expect(long.truncateFn.length).toBeLessThanOrEqual(63);
   });
 
   it('TRUNCATE deletes every document', async () => {

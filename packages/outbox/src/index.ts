@@ -3,6 +3,7 @@
 export {
   type CaptureReport,
   type CaptureStatus,
+  captureNames,
   captureStatus,
   disableCapture,
   enableCapture,

@@ -163,9 +163,9 @@ export async function reconcile(
     const ids = [...report.missing, ...report.stale, ...report.orphaned, ...report.diverged, ...report.ahead];
     const writer = new OutboxWriter(declaration);
     for (let i = 0; i < ids.length; i += 1000) {
-      await withTransaction(pool, async (client) => {
-        await writer.recordChange(client, c.name, ids.slice(i, i + 1000), { deleteAbsent: true });
-      });
+      const chunk = ids.slice(i, i + 1000);
+      if (c.capture) await writer.repairCaptured(pool, c.name, chunk);
+      else await withTransaction(pool, (client) => writer.recordChange(client, c.name, chunk));
     }
     report.repaired = ids.length;
   }

@@ -11,39 +11,53 @@
 
 import { retry, SynclineError } from '@syncline/core';
 import { type Collection, fieldColumns } from '@syncline/schema';
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { withTransaction } from '../write/transaction.ts';
 import { classifyPgError } from './pg-errors.ts';
 import { CAPTURE_TABLE, OUTBOX_TABLE, q, VERSION_SEQUENCE } from './tables.ts';
 
-/** The names capture installs for a collection (functions in the current schema, triggers on the table). */
-export const captureNames = (c: Collection) => ({
-  changeFn: `syncline_capture_${c.name}`.slice(0, 63),
-  truncateFn: `syncline_capture_${c.name}_truncate`.slice(0, 63),
-  changeTrigger: 'syncline_capture',
-  truncateTrigger: 'syncline_capture_truncate',
-});
+/**
+ * The names capture installs for a collection (functions in the current schema, triggers on the
+ * table). A collection's name may be 63 characters: the functions carry a short prefix of it and a
+ * hash of all of it, so they stay distinct and within PostgreSQL's 63.
+ */
+export const captureNames = (c: Collection) => {
+  const base = `syncline_capture_${c.name.slice(0, 30)}_${createHash('sha256').update(c.name).digest('hex').slice(0, 8)}`;
+  return {
+    changeFn: base,
+    truncateFn: `${base}_truncate`,
+    changeTrigger: 'syncline_capture',
+    truncateTrigger: 'syncline_capture_truncate',
+  };
+};
 
 /** A quoted identifier and a string literal for names that do not come from the declaration (the schema). */
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
-const guardName = (schema: string) => `syncline_capture_guard_${schema}`.slice(0, 63);
+const guardName = (schema: string) => ident(`syncline_capture_guard_${schema}`.slice(0, 63));
 
 /** The statements that install capture on the collection's table (idempotent; one transaction). */
-function installSql(c: Collection, schema: string): string[] {
+function installSql(c: Collection, schema: string, undeclared: string[]): string[] {
   const n = captureNames(c);
   const t = `${ident(schema)}.${q(c.table)}`;
   const name = `'${c.name}'`;
-  const seq = `nextval('${ident(schema)}.${q(VERSION_SEQUENCE)}')`;
+  const seq = `nextval(${literal(`${ident(schema)}.${q(VERSION_SEQUENCE)}`)})`;
   const outbox = `${ident(schema)}.${q(OUTBOX_TABLE)}`;
   const key = (row: string) => `${row}.${q(c.primaryKey)}`;
+  // The row as JSON without the columns the declaration leaves out (they may be large, or private):
+  // by subtraction, not by naming the declared ones, so renaming a column later never makes the
+  // application's statements fail here (the relay notices a declared column gone).
+  const image = undeclared.length ? `to_jsonb(NEW) - ${literal(`{${undeclared.map((u) => `"${u}"`).join(',')}}`)}::text[]` : 'to_jsonb(NEW)';
   // An event's seq is its version: one draw.
   const event = (op: string, row: string, image: string) =>
     `v := ${seq};
     insert into ${outbox} (seq, collection, aggregate_id, op, version, payload) values (v, ${name}, ${key(row)}::text, '${op}', v, ${image});`;
   const fn = (fnName: string, body: string) =>
-    `create or replace function ${ident(schema)}.${q(fnName)}() returns trigger language plpgsql as $syncline$
+    `create or replace function ${ident(schema)}.${q(fnName)}() returns trigger language plpgsql
+  -- With the rights of the role that enabled capture: the application's roles need none on Syncline's tables.
+  security definer set search_path = pg_catalog, pg_temp as $syncline$
 declare
   v bigint;
 begin
@@ -58,15 +72,13 @@ end $syncline$`;
     `alter table ${t} enable always trigger ${q(trigName)}`,
   ];
   return [
-    // The whole row as JSON, not a list of columns: a column renamed or dropped later never makes the
-    // application's statements fail here; the relay maps and checks the declared columns.
     fn(
       n.changeFn,
       `  if TG_OP = 'DELETE' or (TG_OP = 'UPDATE' and ${key('OLD')} is distinct from ${key('NEW')}) then
     ${event('DELETE', 'OLD', 'null')}
   end if;
   if TG_OP <> 'DELETE' then
-    ${event('UPSERT', 'NEW', 'to_jsonb(NEW)')}
+    ${event('UPSERT', 'NEW', image)}
   end if;
   return null;`,
     ),
@@ -74,7 +86,13 @@ end $syncline$`;
     // becomes a delete, versioned after every change that committed before it.
     fn(
       n.truncateFn,
-      `  insert into ${outbox} (seq, collection, aggregate_id, op, version)
+      `  -- In REPEATABLE READ or SERIALIZABLE this statement would read the table with the snapshot taken before
+  -- TRUNCATE waited for its lock, and miss rows committed meanwhile: refused, loudly, instead.
+  if current_setting('transaction_isolation') <> 'read committed' then
+    raise exception 'Syncline captures %: TRUNCATE it in a READ COMMITTED transaction', ${literal(c.table)}
+      using hint = 'In REPEATABLE READ or SERIALIZABLE, the rows it removes cannot all be seen; use DELETE or READ COMMITTED';
+  end if;
+  insert into ${outbox} (seq, collection, aggregate_id, op, version)
   select e.v, ${name}, e.k, 'DELETE', e.v from (select ${seq} as v, ${q(c.primaryKey)}::text as k from only ${t}) e;
   return null;`,
     ),
@@ -92,24 +110,29 @@ function guardSql(schema: string): string[] {
   const registry = `${ident(schema)}.${q(CAPTURE_TABLE)}`;
   const fn = `${ident(schema)}.${q('syncline_capture_guard')}`;
   return [
-    `create or replace function ${fn}() returns event_trigger language plpgsql as $syncline$
+    `create or replace function ${fn}() returns event_trigger language plpgsql
+  security definer set search_path = pg_catalog, pg_temp as $syncline$
 declare
   r record;
   missing text;
 begin
-  for r in select * from ${registry} loop
+  -- Only the captured tables this command changed (or dropped).
+  for r in select * from ${registry} g
+    where to_regclass(format('%I.%I', ${literal(schema)}, g.table_name)) is null
+       or to_regclass(format('%I.%I', ${literal(schema)}, g.table_name)) in (select objid from pg_event_trigger_ddl_commands())
+  loop
     select string_agg(col, ', ') into missing from unnest(r.columns) as col
     where not exists (
       select 1 from pg_attribute a
       where a.attrelid = to_regclass(format('%I.%I', ${literal(schema)}, r.table_name)) and a.attname = col and not a.attisdropped);
     if missing is not null then
       raise exception 'Syncline captures table %.% for collection %; this change would take away: %', ${literal(schema)}, r.table_name, r.collection, missing
-        using hint = format('Declare the fields'' new columns (or remove the fields), then run: syncline capture enable %s. Or first detach capture: syncline capture disable %s', r.collection, r.collection);
+        using hint = format('Detach first (syncline capture disable %s), change the table, declare the fields'' new columns, then syncline capture enable %s and syncline backfill %s', r.collection, r.collection, r.collection);
     end if;
   end loop;
 end $syncline$`,
-    `drop event trigger if exists ${q(guardName(schema))}`,
-    `create event trigger ${q(guardName(schema))} on ddl_command_end when tag in ('ALTER TABLE', 'DROP TABLE') execute function ${fn}()`,
+    `drop event trigger if exists ${guardName(schema)}`,
+    `create event trigger ${guardName(schema)} on ddl_command_end when tag in ('ALTER TABLE', 'DROP TABLE') execute function ${fn}()`,
   ];
 }
 
@@ -126,6 +149,10 @@ interface TableShape {
   schema: string;
   columns: Map<string, string>;
   primaryKey: string[];
+  /** The primary key is checked at commit (DEFERRABLE): then a writer no longer waits for another of the same key. */
+  deferrable: boolean;
+  /** Partitioned, or a parent of inheritance children: TRUNCATE of a part would not be seen. */
+  hasParts: boolean;
   superuser: boolean;
 }
 
@@ -134,6 +161,8 @@ async function tableShape(client: pg.ClientBase, c: Collection): Promise<TableSh
     schema: string;
     columns: [string, string][] | null;
     pk: string[] | null;
+    deferrable: boolean | null;
+    has_parts: boolean;
     superuser: boolean;
   }>(
     `select current_schema() as schema,
@@ -141,6 +170,8 @@ async function tableShape(client: pg.ClientBase, c: Collection): Promise<TableSh
           from pg_attribute a where a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped) as columns,
        (select array_agg(a.attname::text) from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
           where i.indrelid = r.oid and i.indisprimary) as pk,
+       (select bool_or(c.condeferrable) from pg_constraint c where c.conrelid = r.oid and c.contype = 'p') as deferrable,
+       r.relkind = 'p' or exists (select 1 from pg_inherits h where h.inhparent = r.oid) as has_parts,
        (select rolsuper from pg_roles where rolname = current_user) as superuser
      from pg_class r where r.oid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident($1))`,
     [c.table],
@@ -151,6 +182,8 @@ async function tableShape(client: pg.ClientBase, c: Collection): Promise<TableSh
     schema: row.schema,
     columns: new Map(row.columns ?? []),
     primaryKey: row.pk ?? [],
+    deferrable: row.deferrable === true,
+    hasParts: row.has_parts,
     superuser: row.superuser,
   };
 }
@@ -172,6 +205,10 @@ function shapeProblems(c: Collection, shape: TableShape | undefined): string[] {
       `${c.table}.${c.primaryKey} is ${shape.columns.get(c.primaryKey)}, which is not a key of type ${c.primaryKeyType} (declare primaryKeyType)`,
     );
   }
+  if (shape.deferrable) {
+    problems.push(`the primary key of ${c.table} is DEFERRABLE: versions would not follow commit order; make it not deferrable`);
+  }
+  if (shape.hasParts) problems.push(`${c.table} is partitioned or has inheritance children, which capture does not support`);
   for (const { name, column } of fieldColumns(c)) {
     if (!shape.columns.has(column)) problems.push(`field ${name}: ${c.table} has no column ${column}`);
   }
@@ -183,8 +220,11 @@ function briefly<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): P
   return retry(
     (attempt) =>
       withTransaction(pool, async (client) => {
-        // After a minute of tries, wait for the lock like any statement would.
-        await client.query(`set local lock_timeout = '${attempt < 40 ? '1s' : '0'}'`);
+        // Writers wait at most a second behind this; after a minute of tries, give up with a message.
+        if (attempt >= 40) {
+          throw new SynclineError('SYNC_LOCKED', 'the table stayed busy for a minute; try again when writes are fewer');
+        }
+        await client.query(`set local lock_timeout = '1s'`);
         return fn(client);
       }),
     { backoff: { initialMs: 100, maxMs: 2000 }, classifiers: [classifyPgError] },
@@ -207,8 +247,9 @@ export async function enableCapture(pool: pg.Pool, c: Collection): Promise<Captu
       throw new SynclineError('SYNC_CAPTURE_NOT_READY', `cannot capture ${c.table}:\n  ${problems.join('\n  ')}`);
     }
     const n = captureNames(c);
-    for (const sql of installSql(c, shape.schema)) await client.query(sql);
     const columns = [c.primaryKey, ...fieldColumns(c).map((d) => d.column)];
+    const undeclared = [...shape.columns.keys()].filter((col) => !columns.includes(col));
+    for (const sql of installSql(c, shape.schema, undeclared)) await client.query(sql);
     await client.query(
       `insert into ${q(CAPTURE_TABLE)} (collection, table_name, columns) values ($1, $2, $3)
        on conflict (collection) do update set table_name = excluded.table_name, columns = excluded.columns, enabled_at = now()`,
@@ -219,7 +260,9 @@ export async function enableCapture(pool: pg.Pool, c: Collection): Promise<Captu
       `trigger ${n.truncateTrigger} (before truncate) -> ${n.truncateFn}()`,
       'the triggers are ENABLE ALWAYS (they fire under session_replication_role = replica too)',
     ];
-    const notes = [`columns captured: ${columns.join(', ')} (other columns are ignored)`];
+    const notes = [
+      `columns captured: ${columns.join(', ')} (the others are left out of the events; a column added later is carried until capture is enabled again)`,
+    ];
     if (shape.superuser) {
       for (const sql of guardSql(shape.schema)) await client.query(sql);
       actions.push(

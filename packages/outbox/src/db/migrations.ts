@@ -55,8 +55,10 @@ export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<
       `select pg_get_expr(adbin, adrelid) as d from pg_attrdef where adrelid = '${q(OUTBOX_TABLE)}'::regclass and adnum = 1`,
     );
     if (!seqDefault[0]?.d.includes(VERSION_SEQUENCE)) {
+      // Only ever forward: a version drawn meanwhile by a running writer is never handed out again.
       await client.query(
-        `select setval('${q(VERSION_SEQUENCE)}', greatest((select last_value from ${q(VERSION_SEQUENCE)}), (select coalesce(max(seq), 1) from ${q(OUTBOX_TABLE)})))`,
+        `select setval('${q(VERSION_SEQUENCE)}', m) from (select max(seq) as m from ${q(OUTBOX_TABLE)}) x
+         where m > (select last_value from ${q(VERSION_SEQUENCE)})`,
       );
       await client.query(
         `alter table ${q(OUTBOX_TABLE)} alter column seq set default nextval('${q(VERSION_SEQUENCE)}')`,

@@ -133,11 +133,31 @@ where seq > $1 and collection = $2 and aggregate_id = any($3::text[]) order by a
  * the application; returns the ids of the rows that exist.
  */
 export const lockCapturedRowsSql = (c: Collection, ids: string[], lock: boolean): Sql => ({
-  text: `select ${q(c.primaryKey)}::text as id from ${q(c.table)}
-where ${q(c.primaryKey)} = any((select array_agg(k) from unnest($1::text[]) k where k ~ $2)::${keyType(c)}[])
-${lock ? `order by ${q(c.primaryKey)} for share nowait` : ''}`,
-  values: [ids, c.idPattern],
+  text: `select t.${q(c.primaryKey)}::text as id from ${q(c.table)} t
+where t.${q(c.primaryKey)} = any((select array_agg(k) from unnest($1::text[]) k where k ~ $2)::${keyType(c)}[])
+${lock ? `order by t.${q(c.primaryKey)} for share of t nowait` : ''}`,
+  values: [ids, KEY_FORMS[c.primaryKeyType]],
 });
+
+/**
+ * The text form PostgreSQL prints for each kind of key (POSIX regular expressions): ids of another
+ * form cannot be a key of the table, so they are not cast (a text key takes any id).
+ */
+const KEY_FORMS: Record<KeyType, string> = {
+  text: '',
+  integer: '^-?[0-9]{1,18}$',
+  uuid: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+};
+
+/** t's key equals the text id k (given as SQL), casting k only when it has the key type's form ($form). */
+const keyMatch = (c: Collection, t: string, k: string, form: string) =>
+  c.primaryKeyType === 'text'
+    ? `${t}.${q(c.primaryKey)} = ${k}`
+    : `${t}.${q(c.primaryKey)} = case when ${k} ~ ${form} then ${k}::${keyType(c)} end`;
+
+/** A captured row's image of its declared columns only (a re-emit names them: it runs Syncline's SQL, not the application's). */
+const declaredImage = (c: Collection, alias: string) =>
+  `jsonb_build_object(${[c.primaryKey, ...fieldColumns(c).map((d) => d.column)].map((col) => `'${col}', ${alias}.${q(col)}`).join(', ')})`;
 
 /**
  * Appends events for these ids of a captured table, each with a new version (and seq) from the one
@@ -147,20 +167,20 @@ ${lock ? `order by ${q(c.primaryKey)} for share nowait` : ''}`,
 export const captureEmitSql = (c: Collection, ids: string[], absent: boolean): Sql => ({
   text: `insert into ${q(OUTBOX_TABLE)} (seq, collection, aggregate_id, op, version, payload)
 select e.v, $1, e.k, ${absent ? `'DELETE'` : `'UPSERT'`}, e.v, e.image from (
-  select nextval('${q(VERSION_SEQUENCE)}') as v, k, ${absent ? 'null::jsonb' : 'to_jsonb(t)'} as image
+  select nextval('${q(VERSION_SEQUENCE)}') as v, k, ${absent ? 'null::jsonb' : declaredImage(c, 't')} as image
   from unnest($2::text[]) as k
-  ${absent ? 'left ' : ''}join ${q(c.table)} t on t.${q(c.primaryKey)} = case when k ~ $3 then k::${keyType(c)} end
+  ${absent ? 'left ' : ''}join ${q(c.table)} t on ${keyMatch(c, 't', 'k', '$3')}
   ${absent ? `where t.${q(c.primaryKey)} is null` : ''}
   order by k
 ) e
 returning aggregate_id as id, op, version::text as version`,
-  values: [c.name, ids, c.idPattern],
+  values: [c.name, ids, KEY_FORMS[c.primaryKeyType]],
 });
 
 /** The transactions (other than this one) writing the captured table now: they hold its ROW EXCLUSIVE lock. */
 export const tableWritersSql = (c: Collection): Sql => ({
   text: `select coalesce(array_agg(distinct virtualtransaction), '{}') as writers from pg_locks
-where locktype = 'relation' and relation = $1::regclass and mode = 'RowExclusiveLock' and pid <> pg_backend_pid()`,
+where locktype = 'relation' and relation = $1::regclass and mode = 'RowExclusiveLock' and pid is distinct from pg_backend_pid()`,
   values: [c.table],
 });
 

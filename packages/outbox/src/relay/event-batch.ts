@@ -9,6 +9,7 @@ import {
   type Declaration,
   EVENT_ID_HEADER,
   EventCodec,
+  fieldColumns,
   historicSchemas,
   imageToDocument,
   SCHEMA_HEADER,
@@ -68,6 +69,11 @@ export interface PackedBatch {
   topics: PackedTopic[];
 }
 
+/** A captured document larger than this is dead-lettered: the broker refuses records over 1 MiB. */
+const MAX_DOCUMENT_BYTES = 1_000_000;
+/** A dead letter's row image is left out beyond this. */
+const MAX_DEAD_LETTER_BYTES = 64 * 1024;
+
 /** The fingerprint slot of a dead letter made by the relay: its value is the JSON of the refused change. */
 const REFUSED_CHANGE = 'json';
 
@@ -116,9 +122,22 @@ export class BatchEncoder {
           // dead-lettered with the reason (the application's transaction has long committed).
           const checked = imageToDocument(entry.collection, row.payload);
           if (checked.ok) document = entry.codec.encodeDocument(checked.document);
-          else {
-            const reason = checked.details.map((d) => `${d.path}: ${d.message}`).join('; ');
-            refused = { reason, value: Buffer.from(JSON.stringify({ ...envelope, row: row.payload })) };
+          const reason = checked.ok
+            ? document!.length > MAX_DOCUMENT_BYTES &&
+              `the document is ${document!.length} bytes, more than a Kafka record takes (${MAX_DOCUMENT_BYTES})`
+            : checked.details.map((d) => `${d.path}: ${d.message}`).join('; ');
+          if (reason) {
+            // The dead letter shows the declared columns only, and not when they are too large themselves.
+            const declared = Object.fromEntries(
+              [entry.collection.primaryKey, ...fieldColumns(entry.collection).map((d) => d.column)].map((k) => [
+                k,
+                row.payload![k],
+              ]),
+            );
+            const full = JSON.stringify({ ...envelope, row: declared });
+            const value = full.length <= MAX_DEAD_LETTER_BYTES ? full : JSON.stringify({ ...envelope, row: null });
+            refused = { reason, value: Buffer.from(value) };
+            document = null;
           }
         }
       }

@@ -8,6 +8,8 @@ import pg from 'pg';
 export function createPool(connectionString: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString, max });
   pool.on('error', () => {});
+  // Timestamps without a zone (a captured table's) are read and written as UTC, as the relay reads them.
+  pool.on('connect', (client) => void client.query(`set timezone = 'UTC'`).catch(() => {}));
   return pool;
 }
 

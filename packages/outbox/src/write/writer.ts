@@ -4,6 +4,7 @@
 // Used by the write service and by applications that embed Syncline in their own transactions.
 
 import { backoffDelay, SynclineError, sleep } from '@syncline/core';
+import { withTransaction } from './transaction.ts';
 import {
   type Collection,
   type Declaration,
@@ -126,15 +127,10 @@ export class OutboxWriter {
    * For rows the caller changed with its own SQL: emits each row's current state (or a delete
    * when the row is gone) with a new version, stamped onto the row.
    */
-  async recordChange(
-    client: pg.ClientBase,
-    collectionName: string,
-    ids: string[],
-    { deleteAbsent = false } = {},
-  ): Promise<WriteResult[]> {
+  async recordChange(client: pg.ClientBase, collectionName: string, ids: string[]): Promise<WriteResult[]> {
     const c = this.collection(collectionName);
     const sorted = [...new Set(ids)].sort();
-    if (c.capture) return this.reemitCaptured(client, c, sorted, deleteAbsent);
+    if (c.capture) return this.reemitCaptured(client, c, sorted);
     await this.lock(client, c, sorted);
     const current = await this.read(client, c, sorted);
     const results: WriteResult[] = sorted.map((id) => {
@@ -149,59 +145,24 @@ export class OutboxWriter {
 
   /**
    * A captured collection's rows re-emitted (capture.ts), each with a version newer than every change
-   * already committed or in flight, in two phases that never wait for a lock, so they can never be in
-   * a deadlock with the application's transactions (whose triggers take no lock of their own):
-   * 1. Only with deleteAbsent (reconcile's orphans: every other absent row's delete is already an
-   *    event, which wins): ids without a row get a delete. A writer that inserted one of them and has
-   *    not committed yet may hold an older version: every transaction writing the table at that moment
-   *    is waited for (polling, holding no row lock), and an id whose row exists now goes to phase 2
-   *    (so the index and the topic's last record are right; that key's topic history then shows the
-   *    delete once after the insert).
-   * 2. Rows are locked FOR SHARE NOWAIT (a savepoint undone and tried again while a writer holds one),
-   *    then appended as events: writers after them wait for this transaction, so their versions are
-   *    newer. A row deleted between the phases is left alone: its delete's event is newer still.
+   * already committed or in flight, without ever waiting for a lock, so it can never be in a deadlock
+   * with the application's transactions (whose triggers take no lock of their own): the rows are
+   * locked FOR SHARE NOWAIT (a savepoint undone and tried again while a writer holds one), then
+   * appended as events; writers after them wait for this transaction, so their versions are newer.
+   * An id without a row is left alone: its delete is already an event (see repairCaptured for rows
+   * that never had one).
    */
-  private async reemitCaptured(
-    client: pg.ClientBase,
-    c: Collection,
-    ids: string[],
-    deleteAbsent: boolean,
-  ): Promise<WriteResult[]> {
-    const toResults = (rows: { id: string; op: 'UPSERT' | 'DELETE'; version: string }[]) =>
-      rows.map(
-        (r): WriteResult => ({ id: r.id, op: r.op, version: Number(r.version), created: false, document: null }),
-      );
-    const existing = async (list: string[]) =>
-      new Set((await client.query<{ id: string }>(lockCapturedRowsSql(c, list, false))).rows.map((r) => r.id));
-    const results: WriteResult[] = [];
-    let present = await existing(ids);
-    const absent = ids.filter((id) => !present.has(id));
-    if (deleteAbsent && absent.length) {
-      const { rows } = await client.query<{ id: string; op: 'UPSERT' | 'DELETE'; version: string }>(
-        captureEmitSql(c, absent, true),
-      );
-      results.push(...toResults(rows));
-      const { rows: w } = await client.query<{ writers: string[] }>(tableWritersSql(c));
-      for (let attempt = 0; w[0]!.writers.length; attempt++) {
-        const { rows: left } = await client.query<{ n: number }>(writersLeftSql(c, w[0]!.writers));
-        if (left[0]!.n === 0) break;
-        await sleep(backoffDelay(attempt, { initialMs: 5, maxMs: 200 }));
-      }
-      present = new Set([...present, ...(await existing(absent))]);
-    }
-    const wanted = ids.filter((id) => present.has(id));
-    for (let attempt = 0; wanted.length; attempt++) {
+  private async reemitCaptured(client: pg.ClientBase, c: Collection, ids: string[]): Promise<WriteResult[]> {
+    for (let attempt = 0; ; attempt++) {
       await client.query('savepoint syncline_reemit');
       try {
-        const locked = await this.lockRows(client, c, wanted);
+        const locked = await this.lockRows(client, c, ids);
         await client.query('release savepoint syncline_reemit');
-        if (locked.length) {
-          const { rows } = await client.query<{ id: string; op: 'UPSERT' | 'DELETE'; version: string }>(
-            captureEmitSql(c, locked, false),
-          );
-          results.push(...toResults(rows));
-        }
-        break;
+        if (locked.length === 0) return [];
+        const { rows } = await client.query<{ id: string; op: 'UPSERT' | 'DELETE'; version: string }>(
+          captureEmitSql(c, locked, false),
+        );
+        return rows.map((r) => ({ id: r.id, op: r.op, version: Number(r.version), created: false, document: null }));
       } catch (err) {
         if ((err as { code?: string }).code !== '55P03') throw err;
         await client.query('rollback to savepoint syncline_reemit');
@@ -209,7 +170,32 @@ export class OutboxWriter {
         await sleep(backoffDelay(attempt, { initialMs: 5, maxMs: 200 }));
       }
     }
-    return results;
+  }
+
+  /**
+   * Repairs documents of a captured collection (reconcile): ids whose row is gone get a delete, then
+   * the rows are re-emitted. A writer that inserted such an id and had not committed when the delete
+   * was drawn holds an older version, so the deletes are committed first, every transaction writing
+   * the table at that moment is waited for (at most waitMs, holding nothing), and the re-emit that
+   * follows sends the rows that exist by then, newer. Returns the ids it could not settle in time
+   * (a later reconcile finds them again).
+   */
+  async repairCaptured(pool: pg.Pool, collectionName: string, ids: string[], waitMs = 60_000) {
+    const c = this.collection(collectionName);
+    const sorted = [...new Set(ids)].sort();
+    const deleted = await withTransaction(pool, async (client) => {
+      const { rows } = await client.query<{ id: string }>(captureEmitSql(c, sorted, true));
+      return rows.length;
+    });
+    const { rows: w } = await pool.query<{ writers: string[] }>(tableWritersSql(c));
+    let settled = w[0]!.writers.length === 0;
+    for (let attempt = 0, deadline = Date.now() + waitMs; !settled && Date.now() < deadline; attempt++) {
+      const { rows: left } = await pool.query<{ n: number }>(writersLeftSql(c, w[0]!.writers));
+      settled = left[0]!.n === 0;
+      if (!settled) await sleep(backoffDelay(attempt, { initialMs: 5, maxMs: 500 }));
+    }
+    const reemitted = await withTransaction(pool, (client) => this.reemitCaptured(client, c, sorted));
+    return { deleted, reemitted: reemitted.length, unsettled: settled ? [] : sorted };
   }
 
   /** Locks the rows of these ids FOR SHARE without waiting (55P03 when a writer holds one); the ids found. */
@@ -247,7 +233,7 @@ export class OutboxWriter {
       if (version === undefined) {
         throw new SynclineError(
           'SYNC_CAPTURE_NOT_READY',
-          `capture is not enabled on ${c.table}: run syncline capture enable ${c.name}`,
+          `no change of '${r.id}' was recorded: capture is not enabled on ${c.table} (run syncline capture enable ${c.name}), or a trigger of the table skipped the write`,
         );
       }
       r.version = version;
