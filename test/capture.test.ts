@@ -169,7 +169,12 @@ describe('capture of direct writes', () => {
     expect(() => psql('begin isolation level repeatable read; truncate products; commit;')).toThrow(
       /TRUNCATE it in a READ COMMITTED transaction/,
     );
-    const shaped = (table: string) => ({ ...products, name: table, table, fields: { name: { type: 'string' as const, required: false } } });
+    const shaped = (table: string) => ({
+      ...products,
+      name: table,
+      table,
+      fields: { name: { type: 'string' as const, required: false } },
+    });
     await ns.pool.query('create table deferred_keys (id text primary key deferrable, name text)');
     await expect(enableCapture(ns.pool, shaped('deferred_keys'))).rejects.toThrow(/DEFERRABLE/);
     await ns.pool.query('create table parted (id text, name text, primary key (id)) partition by hash (id)');

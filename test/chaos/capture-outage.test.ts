@@ -55,7 +55,8 @@ describe.runIf(services.mode === 'local')('capture through a long Kafka outage',
     processes.push(await spawnService('outage-sink', 'services/es-sink/src/main.ts', env));
 
     const t0 = Date.now();
-    const at = (what: string) => console.log(`capture outage: ${what} after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    const at = (what: string) =>
+      console.log(`capture outage: ${what} after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     await stopService('kafka');
     const sizeBefore = Number((await ns.pool.query(`select pg_total_relation_size('syncline_outbox') as n`)).rows[0].n);
     // 100 000 inserts, then 9 rounds of updating every row: 1 000 000 captured changes.

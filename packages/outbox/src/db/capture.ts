@@ -9,9 +9,9 @@
 // The table itself is not changed: versions live in the events (and the index).
 // Everything is derived from the declaration; `syncline capture enable|disable|status` runs it.
 
+import { createHash } from 'node:crypto';
 import { retry, SynclineError } from '@syncline/core';
 import { type Collection, fieldColumns } from '@syncline/schema';
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { withTransaction } from '../write/transaction.ts';
 import { classifyPgError } from './pg-errors.ts';
@@ -23,7 +23,7 @@ import { CAPTURE_TABLE, OUTBOX_TABLE, q, VERSION_SEQUENCE } from './tables.ts';
  * hash of all of it, so they stay distinct and within PostgreSQL's 63.
  */
 export const captureNames = (c: Collection) => {
-  const base = `syncline_capture_${c.name.slice(0, 30)}_${createHash('sha256').update(c.name).digest('hex').slice(0, 8)}`;
+  const base = `syncline_capture_${c.name.slice(0, 24)}_${createHash('sha256').update(c.name).digest('hex').slice(0, 8)}`;
   return {
     changeFn: base,
     truncateFn: `${base}_truncate`,
@@ -49,7 +49,9 @@ function installSql(c: Collection, schema: string, undeclared: string[]): string
   // The row as JSON without the columns the declaration leaves out (they may be large, or private):
   // by subtraction, not by naming the declared ones, so renaming a column later never makes the
   // application's statements fail here (the relay notices a declared column gone).
-  const image = undeclared.length ? `to_jsonb(NEW) - ${literal(`{${undeclared.map((u) => `"${u}"`).join(',')}}`)}::text[]` : 'to_jsonb(NEW)';
+  const image = undeclared.length
+    ? `to_jsonb(NEW) - ${literal(`{${undeclared.map((u) => `"${u}"`).join(',')}}`)}::text[]`
+    : 'to_jsonb(NEW)';
   // An event's seq is its version: one draw.
   const event = (op: string, row: string, image: string) =>
     `v := ${seq};
@@ -206,9 +208,12 @@ function shapeProblems(c: Collection, shape: TableShape | undefined): string[] {
     );
   }
   if (shape.deferrable) {
-    problems.push(`the primary key of ${c.table} is DEFERRABLE: versions would not follow commit order; make it not deferrable`);
+    problems.push(
+      `the primary key of ${c.table} is DEFERRABLE: versions would not follow commit order; make it not deferrable`,
+    );
   }
-  if (shape.hasParts) problems.push(`${c.table} is partitioned or has inheritance children, which capture does not support`);
+  if (shape.hasParts)
+    problems.push(`${c.table} is partitioned or has inheritance children, which capture does not support`);
   for (const { name, column } of fieldColumns(c)) {
     if (!shape.columns.has(column)) problems.push(`field ${name}: ${c.table} has no column ${column}`);
   }

@@ -174,7 +174,7 @@ select e.v, $1, e.k, ${absent ? `'DELETE'` : `'UPSERT'`}, e.v, e.image from (
   order by k
 ) e
 returning aggregate_id as id, op, version::text as version`,
-  values: [c.name, ids, KEY_FORMS[c.primaryKeyType]],
+  values: c.primaryKeyType === 'text' ? [c.name, ids] : [c.name, ids, KEY_FORMS[c.primaryKeyType]],
 });
 
 /** The transactions (other than this one) writing the captured table now: they hold its ROW EXCLUSIVE lock. */

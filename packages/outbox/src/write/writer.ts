@@ -4,7 +4,6 @@
 // Used by the write service and by applications that embed Syncline in their own transactions.
 
 import { backoffDelay, SynclineError, sleep } from '@syncline/core';
-import { withTransaction } from './transaction.ts';
 import {
   type Collection,
   type Declaration,
@@ -28,6 +27,7 @@ import {
   writersLeftSql,
 } from '../db/sql.ts';
 import { type Sql, VERSION_COLUMN } from '../db/tables.ts';
+import { withTransaction } from './transaction.ts';
 
 export type WriteOp =
   | { op: 'upsert'; id: string; document: Document; ifMatch?: number | undefined }
