@@ -34,6 +34,16 @@ export async function topicVersions(ns: Namespace, c: Collection, atLeast = 1): 
   return versions;
 }
 
+/** Elasticsearch equals the table: every id and field, and each document at its newest version in the topic. */
+const eventuallyInSync = (ns: Namespace, c: Collection) =>
+  eventually(
+    async () => {
+      const versions = await topicVersions(ns, c);
+      expect(await compareEsWithPg(ns.es, ns.pool, c, versions)).toEqual({ missing: [], orphaned: [], different: [] });
+    },
+    { timeoutMs: 60_000 },
+  );
+
 describe('capture of direct writes', () => {
   let ns: Namespace;
   let h: Harness;
@@ -45,18 +55,7 @@ describe('capture of direct writes', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
 
-  const expectInSync = async (c: Collection) =>
-    eventually(
-      async () => {
-        const versions = await topicVersions(ns, c);
-        expect(await compareEsWithPg(ns.es, ns.pool, c, versions)).toEqual({
-          missing: [],
-          orphaned: [],
-          different: [],
-        });
-      },
-      { timeoutMs: 60_000 },
-    );
+  const expectInSync = (c: Collection) => eventuallyInSync(ns, c);
 
   beforeAll(async () => {
     ns = await createNamespace(inject('services'), 'capture');
@@ -357,19 +356,7 @@ describe('capture of tables keyed by bigint and by uuid', () => {
     });
     expect(patch.statusCode).toBe(200);
 
-    for (const c of [counters, tickets]) {
-      await eventually(
-        async () => {
-          const versions = await topicVersions(ns, c);
-          expect(await compareEsWithPg(ns.es, ns.pool, c, versions)).toEqual({
-            missing: [],
-            orphaned: [],
-            different: [],
-          });
-        },
-        { timeoutMs: 60_000 },
-      );
-    }
+    for (const c of [counters, tickets]) await eventuallyInSync(ns, c);
     expect((await ns.es.get({ index: counters.index.alias, id: '3' }))._source).toEqual({
       label: 'c3',
       n: 3000000000001,

@@ -4,8 +4,6 @@
 // docs/guarantees.md promises), the relay's syncline_outbox_backlog shows them, and once Kafka is
 // back everything drains: the outbox is empty and Elasticsearch equals the table.
 
-import { ensureTopics, topicsOf } from '@syncline/kafka';
-import { enableCapture, migrate } from '@syncline/outbox';
 import {
   createNamespace,
   eventually,
@@ -17,7 +15,8 @@ import {
 } from '@syncline/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { compareEsWithPg } from '../support/compare.ts';
-import { DEMO_SCHEMA_SQL, namespacedDeclaration, serviceEnv } from '../support/namespaced.ts';
+import { setUpDemo } from '../support/harness.ts';
+import { serviceEnv } from '../support/namespaced.ts';
 
 const services = inject('services');
 const ROWS = 100_000;
@@ -43,12 +42,7 @@ describe.runIf(services.mode === 'local')('capture through a long Kafka outage',
   });
 
   it('keeps 1 000 000 changes in a bounded outbox, shows the backlog, and drains them all', async () => {
-    const { declaration, path } = namespacedDeclaration(ns, 3, { capture: true });
-    const products = declaration.collections[0]!;
-    await migrate(ns.pool, declaration);
-    await ns.pool.query(DEMO_SCHEMA_SQL);
-    await enableCapture(ns.pool, products);
-    await ensureTopics(ns.kafka, topicsOf(declaration.collections));
+    const { path, products } = await setUpDemo(ns, { partitions: 3, capture: true });
     const env = serviceEnv(ns, path);
     const relay = await spawnService('outage-relay', 'services/outbox-relay/src/main.ts', env);
     processes.push(relay);

@@ -53,3 +53,27 @@ export async function compareEsWithPg(
   drift.orphaned = [...docs.keys()];
   return drift;
 }
+
+/**
+ * Each id's versions in topic order must never go back: a relay killed between Kafka's commit and the
+ * outbox removal republishes that batch (the same versions again), but an older version never appears
+ * for the first time after a newer one. Returns each id's distinct versions, ascending.
+ */
+export function versionsNeverGoBack(histories: Map<string, number[]>): Map<string, number[]> {
+  const distinct = new Map<string, number[]>();
+  for (const [id, versions] of histories) {
+    let newest = 0;
+    const published = new Set<number>();
+    for (const v of versions) {
+      if (v > newest) newest = v;
+      else if (!published.has(v)) throw new Error(`${id}: version ${v} first published after ${newest}`);
+      published.add(v);
+    }
+    if (versions.at(-1) !== newest) throw new Error(`${id}: the last event is not the newest version`);
+    distinct.set(
+      id,
+      [...published].sort((a, b) => a - b),
+    );
+  }
+  return distinct;
+}

@@ -46,7 +46,8 @@ export function buildTestApp(
  * capture: the demo application's own table (scripts/demo-schema.sql) with capture enabled, written
  * by the API and by plain SQL alike; otherwise a table Syncline creates and only the API writes.
  */
-export async function startHarness(ns: Namespace, { partitions = 6, capture = false } = {}): Promise<Harness> {
+/** The demo declaration in the namespace, its tables (capture: the application's table, captured) and topics. */
+export async function setUpDemo(ns: Namespace, { partitions = 6, capture = false } = {}) {
   const { declaration, path } = namespacedDeclaration(ns, partitions, { capture });
   await migrate(ns.pool, declaration);
   if (capture) {
@@ -54,6 +55,11 @@ export async function startHarness(ns: Namespace, { partitions = 6, capture = fa
     await enableCapture(ns.pool, declaration.collections[0]!);
   }
   await ensureTopics(ns.kafka, topicsOf(declaration.collections));
+  return { declaration, path, products: declaration.collections[0]! };
+}
+
+export async function startHarness(ns: Namespace, { partitions = 6, capture = false } = {}): Promise<Harness> {
+  const { declaration, path } = await setUpDemo(ns, { partitions, capture });
   const log = createLogger('harness', 'silent');
   const registry = createMetricsRegistry('harness', false);
   const es = new EsClient({ node: ns.services.esUrl });
