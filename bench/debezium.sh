@@ -55,32 +55,12 @@ HEALTH_TIMEOUT="${SYNCLINE_HEALTH_TIMEOUT:-120}"
 
 mkdir -p "$CACHE" "$STATE" "$LOGS" "$CONNECT_DIR"
 
-fail() {
-  echo "debezium: $1" >&2
-  [ -n "${2:-}" ] && echo "debezium: see $2" >&2
-  exit 1
-}
-info() { echo "debezium: $*" >&2; }
+LOG_PREFIX=debezium
+# shellcheck source=../stack/common.sh
+. "$ROOT/stack/common.sh"
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-port_owner() { ss -ltnpH "sport = :$1" 2>/dev/null | grep -oE 'users:\(\("[^"]+",pid=[0-9]+' | head -n1 | sed 's/users:(("//; s/",pid=/ pid /'; }
 now_ms() { date +%s%3N; }
 secs_since() { local t=$(( $(now_ms) - $1 )); printf '%d.%01d' $(( t / 1000 )) $(( t % 1000 / 100 )); }
-
-java_major() { "$1" -version 2>&1 | head -n1 | sed -E 's/.*version "([0-9]+).*/\1/'; }
-
-# The newest JDK on the machine whose major version is between $1 and $2 (as in stack.sh).
-find_java_home() {
-  local min="$1" max="${2:-999}" best="" best_major=0 j m
-  for j in ${JAVA_HOME:+$JAVA_HOME} /usr/lib/jvm/*; do
-    [ -x "$j/bin/java" ] || continue
-    m="$(java_major "$j/bin/java")"
-    [[ "$m" =~ ^[0-9]+$ ]] || continue
-    if [ "$m" -ge "$min" ] && [ "$m" -le "$max" ] && [ "$m" -gt "$best_major" ]; then best="$j"; best_major="$m"; fi
-  done
-  echo "$best"
-}
 
 connect_java_home() {
   local java_home="${SYNCLINE_DBZ_JAVA_HOME:-}"
@@ -92,16 +72,6 @@ connect_java_home() {
   fi
   [ -n "$java_home" ] || fail "Kafka Connect $KAFKA_VERSION with Debezium 3 needs Java 17 or 21 and none was found in /usr/lib/jvm; set SYNCLINE_DBZ_JAVA_HOME"
   echo "$java_home"
-}
-
-mvn_fetch() { # log, mvn args...
-  local log="$1"; shift
-  command -v mvn >/dev/null 2>&1 || fail "Maven (mvn) is needed to fetch from Maven Central and is not on PATH"
-  if ! mvn -B "$@" >>"$log" 2>&1; then
-    local why
-    why="$(grep -m1 -E 'Could not (resolve|transfer|find)|Unknown host|Connection refused|timed out|Non-resolvable' "$log" || true)"
-    fail "could not fetch from Maven Central${why:+: $why}" "$log"
-  fi
 }
 
 with_lock() {

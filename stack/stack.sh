@@ -35,47 +35,13 @@ HEALTH_TIMEOUT="${SYNCLINE_HEALTH_TIMEOUT:-120}"
 
 mkdir -p "$CACHE" "$STATE" "$LOGS"
 
-fail() {
-  echo "stack: $1" >&2
-  [ -n "${2:-}" ] && echo "stack: see $2" >&2
-  exit 1
-}
-info() { echo "stack: $*" >&2; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-
-# Who listens on a port, for error messages.
-port_owner() { ss -ltnpH "sport = :$1" 2>/dev/null | grep -oE 'users:\(\("[^"]+",pid=[0-9]+' | head -n1 | sed 's/users:(("//; s/",pid=/ pid /'; }
+LOG_PREFIX=stack
+# shellcheck source=common.sh
+. "$ROOT/stack/common.sh"
 
 ensure_port_free() { # port service pidfile
   if port_open "$1" && ! pid_alive "$3"; then
     fail "port $1 needed by $2 is already taken by something else ($(port_owner "$1" || echo unknown process)); stop it or set the port variable (docs/stack.md)"
-  fi
-}
-
-java_major() { "$1" -version 2>&1 | head -n1 | sed -E 's/.*version "([0-9]+).*/\1/'; }
-
-# The newest JDK on the machine whose major version is between $1 and $2 (default: any).
-find_java_home() {
-  local min="$1" max="${2:-999}" best="" best_major=0 j m
-  for j in ${JAVA_HOME:+$JAVA_HOME} /usr/lib/jvm/*; do
-    [ -x "$j/bin/java" ] || continue
-    m="$(java_major "$j/bin/java")"
-    [[ "$m" =~ ^[0-9]+$ ]] || continue
-    if [ "$m" -ge "$min" ] && [ "$m" -le "$max" ] && [ "$m" -gt "$best_major" ]; then best="$j"; best_major="$m"; fi
-  done
-  echo "$best"
-}
-
-mvn_fetch() { # log, mvn args...
-  local log="$1"; shift
-  command -v mvn >/dev/null 2>&1 || fail "Maven (mvn) is needed to fetch from Maven Central and is not on PATH"
-  if ! mvn -B "$@" >"$log" 2>&1; then
-    local why
-    why="$(grep -m1 -E 'Could not (resolve|transfer)|Unknown host|Connection refused|timed out|Non-resolvable' "$log" || true)"
-    fail "could not fetch from Maven Central${why:+: $why}" "$log"
   fi
 }
 

@@ -149,9 +149,18 @@ export function withNamespace(declaration: Declaration, ns: { topicPrefix: strin
   };
 }
 
-/** The table column of each declared field, in declaration order. */
-export const fieldColumns = (c: Collection): { name: string; column: string; field: FieldDeclaration }[] =>
-  Object.entries(c.fields).map(([name, field]) => ({ name, column: field.column ?? name, field }));
+type FieldColumn = { name: string; column: string; field: FieldDeclaration };
+const columnsOf = new WeakMap<Collection, FieldColumn[]>();
+
+/** The table column of each declared field, in declaration order (computed once per collection: rows are mapped with it). */
+export function fieldColumns(c: Collection): FieldColumn[] {
+  let columns = columnsOf.get(c);
+  if (!columns) {
+    columns = Object.entries(c.fields).map(([name, field]) => ({ name, column: field.column ?? name, field }));
+    columnsOf.set(c, columns);
+  }
+  return columns;
+}
 
 export function findCollection(declaration: Declaration, name: string): Collection | undefined {
   return declaration.collections.find((c) => c.name === name);
