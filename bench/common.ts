@@ -13,12 +13,16 @@ import { demoDeclaration } from '../test/support/namespaced.ts';
 export async function benchmark(label: string, run: (ns: Namespace, declaration: Declaration) => Promise<void>) {
   const { services } = await startServices();
   const ns = await createNamespace(services, label);
+  let failed = false;
   try {
     await run(ns, withNamespace(demoDeclaration, { topicPrefix: ns.topicPrefix, indexPrefix: ns.indexPrefix }));
+  } catch (err) {
+    console.error(err);
+    failed = true;
   } finally {
     await ns.cleanup();
   }
-  process.exit(0);
+  process.exit(failed ? 1 : 0);
 }
 
 export function machine(): string {

@@ -40,7 +40,7 @@ export const relayEnv = {
     .default('syncline-relay'),
   SYNCLINE_RELAY_BATCH_SIZE: int(1).default(20000),
   SYNCLINE_RELAY_BATCH_BYTES: int(65536).default(16 * 1024 * 1024),
-  SYNCLINE_RELAY_COMPRESSION: z.enum(['gzip', 'none']).default('gzip'),
+  SYNCLINE_RELAY_COMPRESSION: z.enum(['gzip', 'none']).default('none'),
 };
 
 export const RELAY_DEFAULTS = z.object(relayEnv).parse({});

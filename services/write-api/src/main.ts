@@ -16,7 +16,7 @@ runService('write-api', async () => {
   const log = createLogger('write-api', config.SYNCLINE_LOG_LEVEL);
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
   const registry = createMetricsRegistry('write-api');
-  const pool = createPool(config.SYNCLINE_PG_URL, config.SYNCLINE_PG_POOL_SIZE);
+  const pool = createPool(config.SYNCLINE_PG_URL, config.SYNCLINE_PG_POOL_SIZE, 'syncline-write-api');
   await migrate(pool, declaration);
   // A captured collection's writes are refused (SYNC_CAPTURE_NOT_READY) until capture is enabled: say so now.
   for (const c of declaration.collections.filter((c) => c.capture)) {

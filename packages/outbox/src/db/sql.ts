@@ -1,5 +1,6 @@
 // SQL derived from a collection declaration. Identifiers come only from the validated declaration
 // (lower-case identifiers, see declaration.ts) and are quoted; values always travel as parameters.
+import { createHash } from 'node:crypto';
 import { type Collection, type FieldDeclaration, fieldColumns, type KeyType, pgColumnType } from '@syncline/schema';
 import { documentLockKey, OUTBOX_TABLE, q, type Sql, VERSION_COLUMN, VERSION_SEQUENCE } from './tables.ts';
 
@@ -86,7 +87,18 @@ export function writeChangesSql(c: Collection, lockIds: boolean): (values: unkno
 )
 select i.id, i.version::text as version, coalesce(up.created, false) as created
 from input i left join up on up.id = i.id`;
-  return (values) => ({ text, values });
+  return prepared(text);
+}
+
+/**
+ * A statement run at every write, as a prepared statement named after its text: PostgreSQL parses and
+ * plans it once per connection instead of at every execution (measured: most of the write API's
+ * PostgreSQL CPU at 500 writes/s). Its result columns never depend on the table's, so a schema change
+ * only makes PostgreSQL plan it again.
+ */
+function prepared(text: string): (values: unknown[]) => Sql {
+  const name = `syncline_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+  return (values) => ({ name, text, values });
 }
 
 /** The version sequence (an event's seq is its version): a statement reads it before its triggers append events. */
@@ -117,7 +129,7 @@ export function captureWriteSql(c: Collection): (values: unknown[]) => Sql {
 )
 select i.id, coalesce(up.created, false) as created, coalesce(pg_sequence_last_value(${OUTBOX_SEQ}), 0)::text as mark
 from input i left join up on up.id = i.id`;
-  return (values) => ({ text, values });
+  return prepared(text);
 }
 
 /** The newest event of each id a captured write appended (after `mark`, see captureWriteSql). */

@@ -20,6 +20,8 @@ export const q = (identifier: string): string => `"${identifier}"`;
 
 /** A statement and its parameters, as every SQL builder returns them (pg's QueryConfig). */
 export interface Sql {
+  /** A prepared statement's name: parsed and planned once per connection, not at every execution. */
+  name?: string;
   text: string;
   values: unknown[];
 }

@@ -175,6 +175,9 @@ export class OutboxRelay {
       this.state = 'active';
       this.metrics.active.set(1);
       const step = async () => {
+        // No backlog: read once the batch in flight is committed, so that the read takes in everything
+        // committed until then.
+        if (!ahead) await inflight?.done;
         const unremoved = [...(removing?.batch.runs ?? []), ...(inflight?.batch.runs ?? [])];
         const batch = await (ahead ?? read(unremoved));
         ahead = undefined;
@@ -186,8 +189,12 @@ export class OutboxRelay {
         }
         idle = IDLE_MIN_MS;
         this.metrics.commitToRead.observe((Date.now() - batch.oldestCommittedAt) / 1000);
-        ahead = read([...unremoved, ...batch.runs]);
-        ahead.catch(() => {}); // observed when awaited
+        // With a backlog (the batch came back full) the next one is read while this one is sent.
+        const full = batch.events >= limit();
+        if (full) {
+          ahead = read([...unremoved, ...batch.runs]);
+          ahead.catch(() => {}); // observed when awaited
+        }
         // One Kafka transaction at a time: the previous batch is committed first. Its removal then runs
         // while this one is sent, and this one commits only after it.
         await inflight?.done;

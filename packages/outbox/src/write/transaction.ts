@@ -5,11 +5,13 @@ import pg from 'pg';
  * A connection pool that outlives PostgreSQL restarts: an idle connection the server cut is dropped
  * and the next query opens a new one (without the listener, pg's 'error' event would end the process).
  */
-export function createPool(connectionString: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max });
+export function createPool(connectionString: string, max: number, applicationName = 'syncline'): pg.Pool {
+  // Timestamps without a zone (a captured table's) are read and written as UTC, as the relay reads
+  // them: a setting of the session's start-up, so no statement of its own runs beside the first query.
+  const url = new URL(connectionString);
+  url.searchParams.set('options', `${url.searchParams.get('options') ?? ''} -c TimeZone=UTC`.trim());
+  const pool = new pg.Pool({ connectionString: url.toString(), max, application_name: applicationName });
   pool.on('error', () => {});
-  // Timestamps without a zone (a captured table's) are read and written as UTC, as the relay reads them.
-  pool.on('connect', (client) => void client.query(`set timezone = 'UTC'`).catch(() => {}));
   return pool;
 }
 

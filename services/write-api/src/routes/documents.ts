@@ -90,13 +90,10 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
     return r.document;
   };
 
-  const apply = (c: Collection, ops: WriteOp[]) =>
-    withTransaction(deps.pool, (client) => deps.writer.apply(client, c.name, ops));
-
   async function write(c: Collection, ops: WriteOp[], paths?: string[]): Promise<WriteResult[]> {
     let results: WriteResult[];
     try {
-      results = await apply(c, ops);
+      results = await deps.writer.commit(deps.pool, c.name, ops);
     } catch (err) {
       const known = classifyPgError(err);
       if (!known || known.code !== 'SYNC_VALUE_REFUSED' || !paths) throw known ?? err;
