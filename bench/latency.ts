@@ -10,13 +10,14 @@ import { Client as EsClient } from '@elastic/elasticsearch';
 import { type Namespace, type RunningService, spawnService } from '@syncline/testkit';
 import { setUpDemo } from '../test/support/harness.ts';
 import { serviceEnv } from '../test/support/namespaced.ts';
-import { arg, benchmark, writeResult } from './common.ts';
+import { arg, benchmark, median, writeResult } from './common.ts';
 import { LoadConnection } from './http-load.ts';
 
 const RATE = arg('rate', 500);
 const SECONDS = arg('seconds', 20);
 const CONNECTIONS = arg('connections', 16);
 const SAMPLE_EVERY = 10;
+const BULK = arg('bulk', 10_000);
 const POLL_MS = arg('poll', 10);
 const CAPTURE = arg('capture', 1) === 1;
 /** 1: the relay as its own process (outbox-relay) instead of embedded in the write API. */
@@ -176,6 +177,35 @@ await benchmark('latency', async (ns) => {
 
     const apiMetrics = await (await fetch(`http://127.0.0.1:${(relay ?? api).port}/metrics`)).text();
     const sinkMetrics = await (await fetch(`http://127.0.0.1:${sink.port}/metrics`)).text();
+    // A _bulk of BULK operations answered after the commit, and the same answered once indexed (?wait=indexed),
+    // alternating, after the pipeline drained the load.
+    await new Promise((r) => setTimeout(r, 3000));
+    const bulkConnection = await LoadConnection.open(api.port);
+    const bulkMs: { plain: number[]; waited: number[] } = { plain: [], waited: [] };
+    for (let round = 0; round < 4; round++) {
+      for (const mode of ['plain', 'waited'] as const) {
+        const body = JSON.stringify({
+          operations: Array.from({ length: BULK }, (_, k) => ({
+            op: 'upsert',
+            id: `w-${k}`,
+            document: { name: `W ${round} ${mode} ${k}`, price: k % 1000 },
+          })),
+        });
+        const t = performance.now();
+        const r = await bulkConnection.request(
+          'POST',
+          `/v1/collections/products/_bulk${mode === 'waited' ? '?wait=indexed' : ''}`,
+          body,
+        );
+        if (r.status !== 200) throw new Error(`_bulk answered ${r.status}: ${r.body.slice(0, 300)}`);
+        if (round > 0) bulkMs[mode].push(performance.now() - t); // round 0 warms up
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+    bulkConnection.close();
+    const plainBulk = median(bulkMs.plain);
+    const waitedBulk = median(bulkMs.waited);
+
     const e2e = summary(indexed);
     const b = summary(bare);
     const put = summary(answered);
@@ -187,11 +217,11 @@ await benchmark('latency', async (ns) => {
       ['commit → bulk acknowledged', histogram(sinkMetrics, 'syncline_sink_commit_to_indexed_seconds')],
     ] as const;
     writeResult(
-      'latency',
+      ['latency', CAPTURE ? '' : 'owned-table', SEPARATE_RELAY ? 'relay-process' : ''].filter(Boolean).join('-'),
       `Command: \`./dev bench latency --rate ${RATE} --seconds ${SECONDS} --connections ${CONNECTIONS}\`
 
 ${total} PUTs over HTTP in ${elapsed.toFixed(1)} s (${Math.round(total / elapsed)}/s; ${late} sent more than 50 ms late),
-write API (relay embedded) and one sink as their own processes; every ${SAMPLE_EVERY}th write observed by a
+${SEPARATE_RELAY ? 'write API, relay' : 'write API (relay embedded)'} and one sink as their own processes${CAPTURE ? ' (products captured, as in ./dev up)' : ' (products a table Syncline owns)'}; every ${SAMPLE_EVERY}th write observed by a
 real-time multi-get every ${POLL_MS} ms.
 
 | ms | p50 | p90 | p99 | max | samples | target |
@@ -199,6 +229,10 @@ real-time multi-get every ${POLL_MS} ms.
 | PUT answered → version in Elasticsearch | ${e2e.p50} | ${e2e.p90} | ${e2e.p99} | ${e2e.max} | ${e2e.n} | p50 ≤ 50, p99 ≤ 150 |
 | PUT sent → answered | ${put.p50} | ${put.p90} | ${put.p99} | ${put.max} | ${put.n} | |
 | bare single-document Elasticsearch write, same run | ${b.p50} | ${b.p90} | ${b.p99} | ${b.max} | ${b.n} | |
+
+A _bulk of ${BULK} upserts, medians of 3 alternating rounds after a warm-up: answered after the commit
+${Math.round(plainBulk)} ms (${bulkMs.plain.map(Math.round).join(', ')}), with ?wait=indexed ${Math.round(waitedBulk)} ms
+(${bulkMs.waited.map(Math.round).join(', ')}): **${(waitedBulk / plainBulk).toFixed(2)}×** (target ≤ 2×).
 
 Stages (upper bounds of the services' histogram buckets, seconds):
 
