@@ -15,7 +15,7 @@ import { LoadConnection } from './http-load.ts';
 
 const RATE = arg('rate', 500);
 const SECONDS = arg('seconds', 20);
-const CONNECTIONS = arg('connections', 16);
+const CONNECTIONS = arg('connections', 64);
 const SAMPLE_EVERY = 10;
 const BULK = arg('bulk', 10_000);
 const POLL_MS = arg('poll', 10);
