@@ -133,7 +133,8 @@ from input i left join up on up.id = i.id`;
 }
 
 /** The newest event of each id a captured write appended (after `mark`, see captureWriteSql). */
-const capturedEvents = prepared(`select distinct on (aggregate_id) aggregate_id as id, version::text as version from ${q(OUTBOX_TABLE)}
+const capturedEvents =
+  prepared(`select distinct on (aggregate_id) aggregate_id as id, version::text as version from ${q(OUTBOX_TABLE)}
 where seq > $1 and collection = $2 and aggregate_id = any($3::text[]) order by aggregate_id, seq desc`);
 export const capturedEventsSql = (c: Collection, ids: string[], mark: string): Sql =>
   capturedEvents([mark, c.name, ids]);
