@@ -56,9 +56,9 @@ await benchmark('benchwrite', async (ns, declaration) => {
   await migrate(ns.pool, declaration);
   const writer = new OutboxWriter(declaration);
   const pool = new pg.Pool({ connectionString: ns.pgUrl, max: CONCURRENCY });
-  // One document upserted in its own transaction, straight through the outbox writer (no HTTP).
-  const upsert = (id: string, i: number) =>
-    withTransaction(pool, (client) => writer.apply(client, 'products', [{ op: 'upsert', id, document: doc(i) }]));
+  // One document upserted in its own transaction, straight through the outbox writer (no HTTP), the way
+  // the write API does it (one statement, its own transaction).
+  const upsert = (id: string, i: number) => writer.commit(pool, 'products', [{ op: 'upsert', id, document: doc(i) }]);
 
   const path = writeTempJson(ns.name, declaration);
   const api = await spawnService('bench-write-api', 'services/write-api/src/main.ts', {
