@@ -48,7 +48,7 @@ export interface KafkaEventPublisherOptions {
  * (CONCURRENT_TRANSACTIONS) and retried after a backoff: one producer spends most of a busy relay's time
  * waiting. The other producer's transaction starts at once. Batches are still sent one after the other
  * (the relay begins one only once the previous one committed), so each partition receives them in
- * order; both transactional ids are fenced together when another relay takes over.
+ * order; both transactional ids are fenced (initialised) before a new relay sends anything.
  */
 const PRODUCERS = 2;
 
@@ -76,11 +76,19 @@ export class KafkaEventPublisher implements EventPublisher {
           retry: { retries: 5, initialRetryTime: 20 },
         }),
       );
-      try {
-        await Promise.all(producers.map((p) => p.connect()));
-      } catch (err) {
+      // Both transactional ids are fenced before anything is sent: kafkajs initialises a transactional
+      // id (bumping its epoch, which fences an older relay's producer) only at its first transaction, so
+      // an empty one is begun and aborted on each (an empty abort sends nothing to the broker).
+      const settled = await Promise.allSettled(
+        producers.map(async (p) => {
+          await p.connect();
+          await (await p.transaction()).abort();
+        }),
+      );
+      const failed = settled.find((s) => s.status === 'rejected');
+      if (failed) {
         await Promise.all(producers.map((p) => p.disconnect().catch(() => {})));
-        throw err;
+        throw failed.reason;
       }
       return producers;
     })();

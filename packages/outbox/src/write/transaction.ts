@@ -1,5 +1,6 @@
 // One transaction on a pooled connection: commit on success, roll back on any error, always release.
 import pg from 'pg';
+import { parse } from 'pg-connection-string';
 
 /**
  * A connection pool that outlives PostgreSQL restarts: an idle connection the server cut is dropped
@@ -8,9 +9,10 @@ import pg from 'pg';
 export function createPool(connectionString: string, max: number, applicationName = 'syncline'): pg.Pool {
   // Timestamps without a zone (a captured table's) are read and written as UTC, as the relay reads
   // them: a setting of the session's start-up, so no statement of its own runs beside the first query.
-  const url = new URL(connectionString);
-  url.searchParams.set('options', `${url.searchParams.get('options') ?? ''} -c TimeZone=UTC`.trim());
-  const pool = new pg.Pool({ connectionString: url.toString(), max, application_name: applicationName });
+  // The connection string's own options (or PGOPTIONS) are kept, with the time zone after them.
+  const config = parse(connectionString) as pg.PoolConfig;
+  const options = `${config.options ?? process.env.PGOPTIONS ?? ''} -c TimeZone=UTC`.trim();
+  const pool = new pg.Pool({ ...config, options, max, application_name: applicationName });
   pool.on('error', () => {});
   return pool;
 }
