@@ -61,6 +61,20 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
 }
 
+/** p50/p90/p99/max of exact latency samples (ms, rounded), and how many there were. */
+export function latencySummary(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN);
+  return {
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: Math.round(sorted.at(-1) ?? Number.NaN),
+    samples: sorted.length,
+  };
+}
+
 /** A numeric command-line option: `--name value`. */
 export function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

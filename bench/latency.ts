@@ -10,7 +10,7 @@ import { Client as EsClient } from '@elastic/elasticsearch';
 import { type Namespace, type RunningService, spawnService } from '@syncline/testkit';
 import { setUpDemo } from '../test/support/harness.ts';
 import { serviceEnv } from '../test/support/namespaced.ts';
-import { arg, benchmark, median, writeResult } from './common.ts';
+import { arg, benchmark, latencySummary, median, writeResult } from './common.ts';
 import { LoadConnection } from './http-load.ts';
 
 const RATE = arg('rate', 500);
@@ -22,13 +22,6 @@ const POLL_MS = arg('poll', 10);
 const CAPTURE = arg('capture', 1) === 1;
 /** 1: the relay as its own process (outbox-relay) instead of embedded in the write API. */
 const SEPARATE_RELAY = arg('separate-relay', 0) === 1;
-
-export const summary = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-  const r = (v: number) => Math.round(v * 10) / 10;
-  return { p50: r(at(0.5)), p90: r(at(0.9)), p99: r(at(0.99)), max: r(sorted.at(-1) ?? Number.NaN), n: sorted.length };
-};
 
 /** CPU seconds (user + system) used so far by each group of processes, from /proc. */
 function cpuSeconds(groups: Record<string, number[]>): Record<string, number> {
@@ -206,9 +199,9 @@ await benchmark('latency', async (ns) => {
     const plainBulk = median(bulkMs.plain);
     const waitedBulk = median(bulkMs.waited);
 
-    const e2e = summary(indexed);
-    const b = summary(bare);
-    const put = summary(answered);
+    const e2e = latencySummary(indexed);
+    const b = latencySummary(bare);
+    const put = latencySummary(answered);
     const stages = [
       ['commit → relay read', histogram(apiMetrics, 'syncline_relay_commit_to_read_seconds')],
       ['commit → Kafka acknowledged (per batch)', histogram(apiMetrics, 'syncline_relay_commit_to_published_seconds')],
@@ -226,9 +219,9 @@ real-time multi-get every ${POLL_MS} ms.
 
 | ms | p50 | p90 | p99 | max | samples | target |
 |---|---|---|---|---|---|---|
-| PUT answered → version in Elasticsearch | ${e2e.p50} | ${e2e.p90} | ${e2e.p99} | ${e2e.max} | ${e2e.n} | p50 ≤ 50, p99 ≤ 150 |
-| PUT sent → answered | ${put.p50} | ${put.p90} | ${put.p99} | ${put.max} | ${put.n} | |
-| bare single-document Elasticsearch write, same run | ${b.p50} | ${b.p90} | ${b.p99} | ${b.max} | ${b.n} | |
+| PUT answered → version in Elasticsearch | ${e2e.p50} | ${e2e.p90} | ${e2e.p99} | ${e2e.max} | ${e2e.samples} | p50 ≤ 50, p99 ≤ 150 |
+| PUT sent → answered | ${put.p50} | ${put.p90} | ${put.p99} | ${put.max} | ${put.samples} | |
+| bare single-document Elasticsearch write, same run | ${b.p50} | ${b.p90} | ${b.p99} | ${b.max} | ${b.samples} | |
 
 A _bulk of ${BULK} upserts, medians of 3 alternating rounds after a warm-up: answered after the commit
 ${Math.round(plainBulk)} ms (${bulkMs.plain.map(Math.round).join(', ')}), with ?wait=indexed ${Math.round(waitedBulk)} ms

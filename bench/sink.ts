@@ -2,19 +2,17 @@
 //   drain a pre-filled topic of N events into Elasticsearch with the sink, versus
 //   (a) the ceiling: the same documents sent from memory with the client's bulk helper into an index
 //       with the same settings, and (b) the naive way: one awaited index call per event.
-// Then the end-to-end commit-to-indexed latency at a steady 500 writes/s.
-// Usage: ./dev bench sink [--events 200000] [--naive 3000] [--seconds 20] [--rounds 3]
+// (Commit-to-indexed latency under load is ./dev bench latency's.)
+// Usage: ./dev bench sink [--events 200000] [--naive 3000] [--rounds 3]
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { buildSink } from '@syncline/es-sink';
 import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { EventCodec } from '@syncline/schema';
 import { ensureIndex, indexMappings, indexSettings } from '@syncline/sink';
-import { startHarness } from '../test/support/harness.ts';
 import { arg, benchDocument, benchmark, median, produceEvents, rate, timed, writeResult } from './common.ts';
 
 const EVENTS = arg('events', 200_000);
 const NAIVE = arg('naive', 3000);
-const SECONDS = arg('seconds', 20);
 const ROUNDS = arg('rounds', 3);
 const sinkConfig = {
   SYNCLINE_SINK_CONSUMERS: 2,
@@ -102,47 +100,12 @@ await benchmark('benchsink', async (ns, declaration) => {
     }
   });
 
-  // End to end at a steady 500 writes/s: write API + relay in-process, one sink process.
-  const h = await startHarness({
-    ...ns,
-    topicPrefix: `${ns.topicPrefix}e2e.`,
-    indexPrefix: `${ns.indexPrefix}e2e-`,
-  } as typeof ns);
-  const sinkProc = await h.startSink();
-  const target = 500;
-  let sent = 0;
-  const start = Date.now();
-  const inflight: Promise<unknown>[] = [];
-  while (Date.now() - start < SECONDS * 1000) {
-    const due = Math.floor(((Date.now() - start) / 1000) * target);
-    while (sent < due) {
-      const i = sent++;
-      inflight.push(
-        h.app.inject({
-          method: 'PUT',
-          url: `/v1/collections/products/documents/l-${i % 5000}`,
-          payload: { name: `L ${i}`, price: i },
-        }),
-      );
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  await Promise.all(inflight);
-  await new Promise((r) => setTimeout(r, 3000));
-  const metrics = await (await fetch(`http://127.0.0.1:${sinkProc.port}/metrics`)).text();
-  await h.close();
-  const buckets = [
-    ...metrics.matchAll(/syncline_sink_commit_to_indexed_seconds_bucket\{le="([^"]+)"[^}]*\} (\d+)/g),
-  ].map((m) => ({ le: m[1]!, n: Number(m[2]) }));
-  const total = buckets.at(-1)?.n ?? 0;
-  const quantile = (q: number) => buckets.find((b) => b.n >= q * total)?.le ?? 'n/a';
-
   const sinkRate = median(sinkRates);
   const ceilingRate = median(ceilingRates);
   const naiveRate = rate(NAIVE, naive.ms);
   writeResult(
     'sink',
-    `Command: \`./dev bench sink --events ${EVENTS} --naive ${NAIVE} --seconds ${SECONDS} --rounds ${ROUNDS}\`
+    `Command: \`./dev bench sink --events ${EVENTS} --naive ${NAIVE} --rounds ${ROUNDS}\`
 
 | measure | docs/s | ratio | target |
 |---|---|---|---|
@@ -156,9 +119,6 @@ dead-letter topics ensured, ${sinkConfig.SYNCLINE_SINK_CONSUMERS} consumers join
 event indexed; configuration: ${Object.entries(sinkConfig)
       .filter(([k]) => /CONSUMERS|CONCURRENCY|MAX_DOCS|FETCH/.test(k))
       .map(([k, v]) => `${k}=${v}`)
-      .join(', ')}.
-
-End to end at ${target} writes/s for ${SECONDS} s (${sent} writes; write API + relay + one sink process):
-commit-to-indexed p50 ≤ ${quantile(0.5)} s, p99 ≤ ${quantile(0.99)} s (upper bounds of the sink's histogram buckets; ${total} observations).`,
+      .join(', ')}.`,
   );
 });

@@ -17,6 +17,7 @@ import { REPO_ROOT } from '@syncline/testkit';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { DEMO_SCHEMA_SQL } from '../test/support/namespaced.ts';
+import { latencySummary } from './common.ts';
 
 const run = promisify(execFile);
 const dbz = (...args: string[]) =>
@@ -34,8 +35,6 @@ export interface VersusResult {
   rate: number;
   seconds: number;
 }
-
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 async function topicCount(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
@@ -190,20 +189,10 @@ export async function versusDebezium(
       'every latency sample',
     ).catch(() => {});
     await Promise.all(consumers.map((c) => c.disconnect()));
-    const latency = (['syncline', 'debezium'] as const).map((tool) => {
-      const samples = [...committedAt]
-        .filter(([m]) => seen[tool].has(m))
-        .map(([m, t]) => seen[tool].get(m)! - t)
-        .sort((a, b) => a - b);
-      return {
-        tool,
-        p50: Math.round(quantile(samples, 0.5)),
-        p90: Math.round(quantile(samples, 0.9)),
-        p99: Math.round(quantile(samples, 0.99)),
-        max: Math.round(samples.at(-1) ?? Number.NaN),
-        samples: samples.length,
-      };
-    });
+    const latency = (['syncline', 'debezium'] as const).map((tool) => ({
+      tool,
+      ...latencySummary([...committedAt].filter(([m]) => seen[tool].has(m)).map(([m, t]) => seen[tool].get(m)! - t)),
+    }));
     return {
       changes,
       synclineEventsPerSecond: Math.round((changes * 1000) / synclineMs),

@@ -66,7 +66,7 @@ export class OutboxWriter {
    */
   commit(pool: pg.Pool, collectionName: string, ops: WriteOp[]): Promise<WriteResult[]> {
     const c = this.collection(collectionName);
-    if (ops.length === 0 || c.capture || ops.some((o) => o.op !== 'upsert' || o.ifMatch !== undefined)) {
+    if (ops.length === 0 || c.capture || needsCurrentRows(ops)) {
       return withTransaction(pool, (client) => this.apply(client, collectionName, ops));
     }
     const results = this.plan(c, ops, new Map());
@@ -87,7 +87,7 @@ export class OutboxWriter {
           `If-Match is not available on ${c.name}: a captured table stores no version (any client may write it)`,
         );
       }
-      const needsRow = ops.some((o) => o.op !== 'upsert' || o.ifMatch !== undefined);
+      const needsRow = needsCurrentRows(ops);
       const current = needsRow ? await this.read(client, c, ids, true) : new Map<string, Record<string, unknown>>();
       const results = this.plan(c, ops, current);
       await this.writeCaptured(client, c, results);
@@ -95,7 +95,7 @@ export class OutboxWriter {
     }
     // Plain upserts need nothing from the current row: the write statement takes the locks itself (one
     // round trip). Patches, deletes and If-Match read the row, in a statement after the locks.
-    const needsRow = ops.some((o) => o.op !== 'upsert' || o.ifMatch !== undefined);
+    const needsRow = needsCurrentRows(ops);
     if (needsRow) await this.lock(client, c, ids);
     const current = needsRow ? await this.read(client, c, ids) : new Map<string, Record<string, unknown>>();
     const results = this.plan(c, ops, current);
@@ -312,6 +312,9 @@ export class OutboxWriter {
     }
   }
 }
+
+/** Patches, deletes and If-Match read the current rows; plain upserts need nothing from them. */
+const needsCurrentRows = (ops: WriteOp[]) => ops.some((o) => o.op !== 'upsert' || o.ifMatch !== undefined);
 
 /** The operations' ids, sorted (the order locks are taken in); an id twice in one request is refused. */
 function distinctIds(ops: WriteOp[]): string[] {
