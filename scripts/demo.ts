@@ -56,7 +56,9 @@ async function waitReady(url: string, name: string, log: string, pid: number): P
 async function up(): Promise<void> {
   mkdirSync(STATE, { recursive: true });
   // The application's table, as the application would create it, then capture attached to it.
-  execFileSync('psql', [PG_URL, '-v', 'ON_ERROR_STOP=1', '-q', '-f', join(ROOT, 'scripts/demo-schema.sql')]);
+  for (const file of ['scripts/demo-schema.sql', 'scripts/demo-joined-schema.sql']) {
+    execFileSync('psql', [PG_URL, '-v', 'ON_ERROR_STOP=1', '-q', '-f', join(ROOT, file)]);
+  }
   console.log(
     execFileSync(process.execPath, [join(ROOT, 'services/cli/src/main.ts'), 'capture', 'enable', 'products'], {
       env: { ...process.env, ...ENV },
@@ -92,7 +94,7 @@ async function demo(): Promise<void> {
     headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
     body: JSON.stringify(doc),
   });
-  const written = (await put.json()) as { version?: number; error?: { code: string; message: string } };
+  const written = (await put.json()) as { error?: { code: string; message: string } };
   if (!put.ok) throw new Error(`the demo write failed: ${put.status} ${JSON.stringify(written)}`);
   await fetch(`${ES}/products/_refresh`, { method: 'POST' });
   const search = await fetch(`${ES}/products/_search`, {
@@ -116,6 +118,29 @@ async function demo(): Promise<void> {
     },
     { timeoutMs: 15_000, intervalMs: 50 },
   );
+  // Documents are joined from three tables: a brand and a review written with psql reach the product's document.
+  const brandId = `brand-${Date.now().toString(36)}`;
+  const reviewId = `review-${Date.now().toString(36)}`;
+  psql(`begin;
+        insert into brands (id, name) values ('${brandId}', 'Hearth & Co');
+        update products set brand_id = '${brandId}' where id = '${sqlId}';
+        commit;
+        insert into reviews (id, product_id, rating, body) values ('${reviewId}', '${sqlId}', 5, 'Pours without a drip');`);
+  type Joined = {
+    _version: number;
+    _source: { brand: { name: string } | null; reviews: { id: string; body: string }[] };
+  };
+  const joined = await eventually(
+    async () => {
+      const res = await fetch(`${ES}/products/_doc/${sqlId}`);
+      const doc = (await res.json()) as Joined;
+      if (!doc._source?.reviews?.some((r) => r.id === reviewId)) {
+        throw new Error(`the review inserted with psql (${reviewId}) did not reach product ${sqlId} in Elasticsearch`);
+      }
+      return doc;
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
   console.log(`
 Syncline is running:
   write API      ${API}   (OpenAPI docs: ${API}/docs, metrics: ${API}/metrics, API key: ${API_KEY})
@@ -123,13 +148,16 @@ Syncline is running:
   sink           http://127.0.0.1:8082/metrics
   Elasticsearch  ${ES}    (alias 'products')
 
-Just now: PUT products/${id} committed version ${written.version} to PostgreSQL, and the search for "kettle"
-found it in Elasticsearch at version ${found?._version ?? 'NOT FOUND'} (${hits.total.value} hit(s) in all).
+Just now: PUT products/${id} committed to PostgreSQL, and the search for "kettle" found it in
+Elasticsearch at version ${found?._version ?? 'NOT FOUND'} (${hits.total.value} hit(s) in all).
 And psql inserted row ${sqlId} into table products directly: Elasticsearch has "${direct._source.name}" at version ${direct._version}.
+Then psql gave it brand ${brandId} and inserted review ${reviewId}: its document now carries
+  brand ${JSON.stringify(joined._source.brand)} and reviews ${JSON.stringify(joined._source.reviews)} (version ${joined._version}).
 
-products is the application's own table: every committed change to it, by any client, is captured
-(syncline capture status products). Try it yourself:
-  psql ${PG_URL} -c "update products set price = 19.5 where id = '${sqlId}'"
+products, brands and reviews are the application's own tables: every committed change to any of them,
+by any client, reaches every product document it appears in (syncline capture status products). Try it:
+  psql ${PG_URL} -c "update brands set name = 'Hearth & Sons' where id = '${brandId}'"
+  psql ${PG_URL} -c "insert into reviews (id, product_id, rating, body) values ('${reviewId}-2', '${sqlId}', 4, 'Heavy')"
   curl -s '${ES}/products/_doc/${sqlId}?pretty'
   psql ${PG_URL} -c "delete from products where id = '${sqlId}'"
 

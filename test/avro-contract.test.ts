@@ -1,5 +1,6 @@
 // The cross-language contract: events consumed from Kafka, written by the relay, decode with Apache
-// Avro for Java (not avsc) using only the published packages/schema/avro/products.value.avsc.
+// Avro for Java (not avsc) using only the published packages/schema/avro/products.value.avsc: the
+// demo's joined product documents, with their brand and reviews.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,11 +8,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { collectionTopic, ensureTopics } from '@syncline/kafka';
-import { buildRelay, migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
+import { buildRelay, enableCapture, migrate } from '@syncline/outbox';
 import { AVRO_DIR, EventCodec } from '@syncline/schema';
 import { createNamespace, type Namespace, REPO_ROOT, readTopic } from '@syncline/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { namespacedDeclaration } from './support/namespaced.ts';
+import { DEMO_JOINED_SCHEMA_SQL, DEMO_SCHEMA_SQL, joinedNamespacedDeclaration } from './support/namespaced.ts';
 
 const run = promisify(execFile);
 const LIBS = join(REPO_ROOT, '.cache', 'avro-java', 'libs');
@@ -35,29 +36,24 @@ describe('the Avro contract in another language', () => {
     await ns?.cleanup();
   });
 
-  it('decodes real events from Kafka with Apache Avro for Java', async () => {
-    const { declaration } = namespacedDeclaration(ns, 1);
+  it('decodes real events from Kafka with Apache Avro for Java, joined documents included', async () => {
+    // The demo as it runs: products joined with their brand and reviews, written with plain SQL.
+    const { declaration } = joinedNamespacedDeclaration(ns, 1);
     const products = declaration.collections[0]!;
     await migrate(ns.pool, declaration);
+    await ns.pool.query(DEMO_SCHEMA_SQL);
+    await ns.pool.query(DEMO_JOINED_SCHEMA_SQL);
+    await enableCapture(ns.pool, products);
     await ensureTopics(ns.kafka, declaration.collections.map(collectionTopic));
-    const writer = new OutboxWriter(declaration);
-    const docs = {
-      'j-1': {
-        name: 'Kettle',
-        description: 'Steel, 1 l',
-        price: 24.5,
-        tags: ['kitchen', 'steel'],
-        in_stock: true,
-        updated_at: '2026-11-27T08:00:00.000Z',
-      },
-      'j-2': { name: 'Pan', description: null, price: 12, tags: null, in_stock: null, updated_at: null },
-    };
-    await withTransaction(ns.pool, (c) =>
-      writer.apply(c, 'products', [
-        ...Object.entries(docs).map(([id, document]) => ({ op: 'upsert' as const, id, document })),
-      ]),
-    );
-    await withTransaction(ns.pool, (c) => writer.apply(c, 'products', [{ op: 'delete', id: 'j-2' }]));
+    await ns.pool.query(`begin;
+      insert into brands values ('b-1', 'Hearth');
+      insert into products (id, name, description, price, tags, in_stock, updated_at, brand_id)
+        values ('j-1', 'Kettle', 'Steel, 1 l', 24.5, '{kitchen,steel}', true, '2026-11-27T08:00:00Z', 'b-1'),
+               ('j-2', 'Pan', null, 12, null, null, null, null),
+               ('j-3', 'Lid', null, 3, null, null, null, null);
+      insert into reviews values ('r-2', 'j-1', 4, 'Heavy'), ('r-1', 'j-1', 5, null);
+      commit`);
+    await ns.pool.query("delete from products where id = 'j-3'");
     const relay = buildRelay({
       pgUrl: ns.pgUrl,
       kafka: ns.kafka,
@@ -71,6 +67,14 @@ describe('the Avro contract in another language', () => {
     await relay.stop();
     const values = messages.filter((m) => m.message.value !== null).map((m) => m.message.value!);
     expect(values).toHaveLength(3);
+    const codec = new EventCodec(products);
+    expect(values.map((v) => codec.decode(v)).find((e) => e.id === 'j-1')?.document).toMatchObject({
+      brand: { id: 'b-1', name: 'Hearth' },
+      reviews: [
+        { id: 'r-1', rating: 5, body: null },
+        { id: 'r-2', rating: 4, body: 'Heavy' },
+      ],
+    });
 
     const dir = mkdtempSync(join(tmpdir(), 'syncline-avro-'));
     const files = values.map((v, i) => {
@@ -89,7 +93,6 @@ describe('the Avro contract in another language', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
-    const codec = new EventCodec(products);
     decoded.forEach((javaEvent, i) => {
       const nodeEvent = codec.decode(values[i]!);
       expect(javaEvent.id).toBe(nodeEvent.id);
@@ -103,6 +106,6 @@ describe('the Avro contract in another language', () => {
         expect(javaEvent.document.updated_at).toBe(updated_at === null ? null : Date.parse(String(updated_at)));
       }
     });
-    expect(decoded.map((e) => `${e.id}:${e.op}`)).toEqual(['j-1:UPSERT', 'j-2:UPSERT', 'j-2:DELETE']);
+    expect(decoded.map((e) => `${e.id}:${e.op}`).sort()).toEqual(['j-1:UPSERT', 'j-2:UPSERT', 'j-3:DELETE']);
   });
 });

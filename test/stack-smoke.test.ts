@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // The demo's products as a table Syncline owns (this suite tests that mode; test/capture.test.ts the other).
 const declaration = {
   collections: loadDeclaration(new URL('../syncline.collections.json', import.meta.url).pathname).collections.map(
-    (c) => ({ ...c, capture: false }),
+    (c) => ({ ...c, capture: false, relations: {} }),
   ),
 };
 const products = declaration.collections[0]!;

@@ -41,6 +41,7 @@ export const relayEnv = {
   SYNCLINE_RELAY_BATCH_SIZE: int(1).default(20000),
   SYNCLINE_RELAY_BATCH_BYTES: int(65536).default(16 * 1024 * 1024),
   SYNCLINE_RELAY_COMPRESSION: z.enum(['gzip', 'none']).default('none'),
+  SYNCLINE_ASSEMBLE_BATCH_SIZE: int(1).max(100_000).default(1000),
 };
 
 export const RELAY_DEFAULTS = z.object(relayEnv).parse({});

@@ -8,15 +8,18 @@ export {
   disableCapture,
   enableCapture,
 } from './db/capture.ts';
+export { allJoinedDocumentsSql, joinedDocumentsSql, pendingMarksSql } from './db/join.ts';
 export { migrate } from './db/migrations.ts';
 export { classifyPgError } from './db/pg-errors.ts';
 export { keyType } from './db/sql.ts';
 export {
   BACKFILL_TABLE,
+  JOIN_MARKS_TABLE,
   OUTBOX_TABLE,
   REINDEX_TABLE,
   RETIRED_INDEX_TABLE,
   VERSION_COLUMN,
+  VERSION_SEQUENCE,
   withOperationLock,
 } from './db/tables.ts';
 export { buildRelay } from './relay/build-relay.ts';

@@ -4,7 +4,7 @@
 
 import { SynclineError } from '@syncline/core';
 import avro from 'avsc';
-import type { Collection } from './declaration.ts';
+import type { Collection, FieldDeclaration, Relation } from './declaration.ts';
 import { avroType, identity, scalarOf } from './field-types.ts';
 
 export type Operation = 'UPSERT' | 'DELETE';
@@ -47,14 +47,84 @@ export function valueSchema(collection: Collection): AvroSchema {
           {
             type: 'record',
             name: 'Document',
-            fields: Object.entries(collection.fields).map(([name, field]) =>
-              field.required ? { name, type: avroType(field) } : { name, type: avroType(field), default: null },
-            ),
+            fields: avroFields(collection.fields, collection.relations, ''),
           },
         ],
         default: null,
       },
     ],
+  };
+}
+
+/**
+ * The Avro fields of a document (or a joined object): the declared fields, then each relation — a
+ * record or null (one), an array of records (many), named after its path.
+ */
+function avroFields(
+  fields: Record<string, FieldDeclaration>,
+  relations: Record<string, Relation>,
+  path: string,
+): Record<string, unknown>[] {
+  const declared = Object.entries(fields).map(([name, field]) =>
+    field.required ? { name, type: avroType(field) } : { name, type: avroType(field), default: null },
+  );
+  const joined = Object.entries(relations).map(([name, r]) => {
+    const at = path ? `${path}_${name}` : name;
+    const record = {
+      type: 'record',
+      name: `Joined_${at}`,
+      fields: [{ name: 'id', type: 'string' }, ...avroFields(r.fields, r.relations, at)],
+    };
+    return r.kind === 'one'
+      ? { name, type: ['null', record], default: null }
+      : { name, type: { type: 'array', items: record }, default: [] };
+  });
+  return [...declared, ...joined];
+}
+
+type Convert = (v: unknown) => unknown;
+
+/**
+ * A document's (or joined object's) conversion to its Avro record and back: every declared field
+ * present (null when unset), the fields whose Avro value differs converted, relations recursively.
+ */
+function objectConversion(
+  fields: Record<string, FieldDeclaration>,
+  relations: Record<string, Relation>,
+  joined: boolean,
+): { toAvro: (doc: Document) => Document; fromAvro: (doc: Document) => Document } {
+  const converted: { name: string; toAvro: Convert; fromAvro: Convert }[] = Object.entries(fields)
+    .filter(([, f]) => scalarOf(f).toAvro !== identity)
+    .map(([name, f]) => {
+      const { toAvro, fromAvro } = scalarOf(f);
+      if (f.type !== 'array') return { name, toAvro, fromAvro };
+      const each = (convert: Convert) => (v: unknown) => (Array.isArray(v) ? v.map(convert) : v);
+      return { name, toAvro: each(toAvro), fromAvro: each(fromAvro) };
+    });
+  for (const [name, r] of Object.entries(relations)) {
+    const inner = objectConversion(r.fields, r.relations, true);
+    const each = (convert: (doc: Document) => Document): Convert =>
+      r.kind === 'one'
+        ? (v) => (v === null || v === undefined ? null : convert(v as Document))
+        : (v) => (Array.isArray(v) ? v.map((o) => convert(o as Document)) : []);
+    converted.push({ name, toAvro: each(inner.toAvro), fromAvro: each(inner.fromAvro) });
+  }
+  const names = [...Object.keys(fields), ...Object.keys(relations)];
+  return {
+    toAvro: (doc) => {
+      const out: Document = joined ? { id: doc.id } : {};
+      for (const name of names) {
+        const value = doc[name];
+        out[name] = value === undefined ? null : value;
+      }
+      for (const { name, toAvro } of converted) out[name] = toAvro(out[name]);
+      return out;
+    },
+    // Converts the freshly decoded record in place (it belongs to one decode alone).
+    fromAvro: (doc) => {
+      for (const { name, fromAvro } of converted) doc[name] = fromAvro(doc[name]);
+      return doc;
+    },
   };
 }
 
@@ -97,8 +167,8 @@ export class EventCodec {
   /** The value record without its last field (document), and the Document record alone. */
   private readonly envelopeType: avro.Type;
   private readonly documentType: avro.Type;
-  /** The fields whose Avro value differs from the document's, with the conversions. */
-  private readonly converted: { name: string; toAvro(v: unknown): unknown; fromAvro(v: unknown): unknown }[];
+  /** A document as its Avro record, and back. */
+  private readonly conversion: ReturnType<typeof objectConversion>;
   private readonly resolvers = new Map<string, { type: avro.Type; resolver: avro.Resolver }>();
 
   constructor(collection: Collection, olderSchemas: AvroSchema[] = []) {
@@ -110,14 +180,7 @@ export class EventCodec {
     const document = fields.pop()!;
     this.envelopeType = parseType({ type: 'record', name: 'Envelope', fields });
     this.documentType = parseType((document.type as unknown[])[1]);
-    this.converted = Object.entries(collection.fields)
-      .filter(([, f]) => scalarOf(f).toAvro !== identity)
-      .map(([name, f]) => {
-        const { toAvro, fromAvro } = scalarOf(f);
-        if (f.type !== 'array') return { name, toAvro, fromAvro };
-        const each = (convert: (v: unknown) => unknown) => (v: unknown) => (Array.isArray(v) ? v.map(convert) : v);
-        return { name, toAvro: each(toAvro), fromAvro: each(fromAvro) };
-      });
+    this.conversion = objectConversion(collection.fields, collection.relations, false);
     for (const older of olderSchemas) {
       const type = parseType(older);
       this.resolvers.set(type.fingerprint('sha256').toString('hex'), {
@@ -204,18 +267,10 @@ export class EventCodec {
   }
 
   private toAvroDocument(doc: Document): Document {
-    const out: Document = {};
-    for (const name of Object.keys(this.collection.fields)) {
-      const value = doc[name];
-      out[name] = value === undefined ? null : value;
-    }
-    for (const { name, toAvro } of this.converted) out[name] = toAvro(out[name]);
-    return out;
+    return this.conversion.toAvro(doc);
   }
 
-  /** Converts the freshly decoded record in place (it belongs to this decode alone). */
   private fromAvroDocument(doc: Document): Document {
-    for (const { name, fromAvro } of this.converted) doc[name] = fromAvro(doc[name]);
-    return doc;
+    return this.conversion.fromAvro(doc);
   }
 }

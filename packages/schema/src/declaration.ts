@@ -42,6 +42,52 @@ export const KEY_TYPES = {
   uuid: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
 } as const;
 export type KeyType = keyof typeof KEY_TYPES;
+const keyTypeSchema = z.enum(Object.keys(KEY_TYPES) as [KeyType, ...KeyType[]]);
+
+/**
+ * A table joined into a collection's documents. kind one (many-to-one): the parent's `column` holds
+ * this table's key, and the document carries an object or null (`product.brand`). kind many
+ * (one-to-many): this table's `column` holds the parent's key, and the document carries an array
+ * ordered by this table's key (`product.reviews`). Each joined object is `{id, ...fields, ...relations}`,
+ * id being the joined row's key as text.
+ */
+export interface Relation {
+  kind: 'one' | 'many';
+  table: string;
+  primaryKey: string;
+  primaryKeyType: KeyType;
+  column: string;
+  fields: Record<string, FieldDeclaration>;
+  relations: Record<string, Relation>;
+  /** How the search index maps it: object (one's default) or nested (many's default). */
+  mapping: 'object' | 'nested';
+}
+
+const relationSchema = z
+  .object({
+    kind: z.enum(['one', 'many']),
+    table: identifier,
+    primaryKey: identifier.default('id'),
+    primaryKeyType: keyTypeSchema.default('text'),
+    column: identifier,
+    fields: z.record(identifier, fieldSchema).default({}),
+    get relations(): z.ZodDefault<z.ZodRecord<typeof identifier, z.ZodType<Relation, unknown>>> {
+      return z.record(identifier, relationSchema).default({});
+    },
+    mapping: z.enum(['object', 'nested']).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    for (const name of [...Object.keys(r.fields), ...Object.keys(r.relations)]) {
+      if (name === 'id')
+        ctx.addIssue({ code: 'custom', path: [name], message: "id is the joined row's key: reserved" });
+    }
+    for (const name of Object.keys(r.relations)) {
+      if (Object.hasOwn(r.fields, name))
+        ctx.addIssue({ code: 'custom', path: ['relations', name], message: 'a field has this name' });
+    }
+  })
+  .transform((r): Relation => ({ ...r, mapping: r.mapping ?? (r.kind === 'one' ? 'object' : 'nested') }));
 
 const collectionSchema = z
   .object({
@@ -49,7 +95,7 @@ const collectionSchema = z
     table: identifier,
     primaryKey: identifier.default('id'),
     /** The primary key column's type: text, integer (smallint, integer or bigint) or uuid. */
-    primaryKeyType: z.enum(Object.keys(KEY_TYPES) as [KeyType, ...KeyType[]]).default('text'),
+    primaryKeyType: keyTypeSchema.default('text'),
     /**
      * true: the table is the application's; every committed change to it, from any client, is captured
      * by triggers (`syncline capture enable`). false: Syncline creates the table and only its API writes it.
@@ -77,9 +123,22 @@ const collectionSchema = z
       })
       .strict(),
     fields: z.record(identifier, fieldSchema).refine((f) => Object.keys(f).length > 0, 'declare at least one field'),
+    /** Tables joined into each document (see Relation); only on a captured collection. */
+    relations: z.record(identifier, relationSchema).default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (Object.keys(c.relations).length && !c.capture) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['relations'],
+        message: 'relations need "capture": true (the tables are the application\'s)',
+      });
+    }
+    for (const name of Object.keys(c.relations)) {
+      if (Object.hasOwn(c.fields, name))
+        ctx.addIssue({ code: 'custom', path: ['relations', name], message: 'a field has this name' });
+    }
     const columns = new Set<string>();
     for (const [name, f] of Object.entries(c.fields)) {
       const column = f.column ?? name;
@@ -164,4 +223,60 @@ export function fieldColumns(c: Collection): FieldColumn[] {
 
 export function findCollection(declaration: Declaration, name: string): Collection | undefined {
   return declaration.collections.find((c) => c.name === name);
+}
+
+/** True when the collection's documents join other tables (relations): they are assembled, not written. */
+export const isJoined = (c: Collection): boolean => Object.keys(c.relations).length > 0;
+
+/**
+ * One table in a joined collection's tree: the root (path '') or a relation (path 'items.product').
+ * `parent` is the node the relation hangs from.
+ */
+export interface JoinNode {
+  path: string;
+  table: string;
+  primaryKey: string;
+  primaryKeyType: KeyType;
+  /** The relation (undefined for the root). */
+  relation?: Relation;
+  parent?: JoinNode;
+  /** The node's declared fields (the root's or the relation's). */
+  fields: Record<string, FieldDeclaration>;
+  relations: Record<string, Relation>;
+}
+
+const nodesOf = new WeakMap<Collection, JoinNode[]>();
+
+/** Every table of a collection's documents, root first, each relation after its parent. */
+export function joinNodes(c: Collection): JoinNode[] {
+  let nodes = nodesOf.get(c);
+  if (nodes) return nodes;
+  const root: JoinNode = {
+    path: '',
+    table: c.table,
+    primaryKey: c.primaryKey,
+    primaryKeyType: c.primaryKeyType,
+    fields: c.fields,
+    relations: c.relations,
+  };
+  nodes = [root];
+  const walk = (parent: JoinNode) => {
+    for (const [name, r] of Object.entries(parent.relations)) {
+      const node: JoinNode = {
+        path: parent.path ? `${parent.path}.${name}` : name,
+        table: r.table,
+        primaryKey: r.primaryKey,
+        primaryKeyType: r.primaryKeyType,
+        relation: r,
+        parent,
+        fields: r.fields,
+        relations: r.relations,
+      };
+      nodes!.push(node);
+      walk(node);
+    }
+  };
+  walk(root);
+  nodesOf.set(c, nodes);
+  return nodes;
 }

@@ -25,6 +25,8 @@ const event = {
     tags: ['kitchen'],
     in_stock: true,
     updated_at: '2026-11-27T08:00:00.000Z',
+    brand: null,
+    reviews: [],
   },
 };
 
@@ -45,7 +47,7 @@ describe('event contract', () => {
     expect(codec.encodeWithDocument(sparse, codec.encodeDocument(sparse.document))).toEqual(codec.encode(sparse));
     expect(codec.decode(codec.encodeWithDocument(sparse, codec.encodeDocument(sparse.document)))).toEqual({
       ...sparse,
-      document: { ...sparse.document, description: null, tags: null, updated_at: null },
+      document: { ...sparse.document, description: null, tags: null, updated_at: null, brand: null, reviews: [] },
     });
     const del = { ...envelope, op: 'DELETE' as const };
     expect(codec.encodeWithDocument(del, null)).toEqual(codec.encode({ ...del, document: null }));
@@ -82,6 +84,53 @@ describe('event contract', () => {
       newCodec.fingerprint,
     );
     expect(decoded.document).toEqual(event.document);
+  });
+
+  it('carries joined documents two levels deep: objects, arrays of objects, converted values inside', () => {
+    const orders = parseDeclaration({
+      collections: [
+        {
+          name: 'orders',
+          table: 'orders',
+          capture: true,
+          topic: 'orders',
+          index: { alias: 'orders' },
+          fields: { placed_at: { type: 'timestamp' } },
+          relations: {
+            customer: { kind: 'one', table: 'customers', column: 'customer_id', fields: { name: { type: 'string' } } },
+            items: {
+              kind: 'many',
+              table: 'items',
+              column: 'order_id',
+              primaryKeyType: 'integer',
+              fields: { qty: { type: 'long', required: true }, shipped_at: { type: 'timestamp' } },
+              relations: {
+                product: { kind: 'one', table: 'products', column: 'product_id', fields: { name: { type: 'string' } } },
+              },
+            },
+          },
+        },
+      ],
+    }).collections[0]!;
+    const codec = new EventCodec(orders);
+    const order = {
+      ...event,
+      collection: 'orders',
+      document: {
+        placed_at: '2026-11-27T08:00:00.000Z',
+        customer: { id: 'c-1', name: 'Ada' },
+        items: [
+          { id: '1', qty: 2, shipped_at: '2026-11-28T09:30:00.123Z', product: { id: 'p-1', name: 'Kettle' } },
+          { id: '2', qty: 1, shipped_at: null, product: null },
+        ],
+      },
+    };
+    expect(codec.decode(codec.encode(order))).toEqual(order);
+    const bare = { ...order, document: { placed_at: null, customer: null, items: [] } };
+    expect(codec.decode(codec.encode(bare))).toEqual(bare);
+    // Adding a relation is a compatible change (a record or null, an array: both default to empty).
+    const without = { ...orders, relations: {} };
+    expect(() => assertFullyCompatible(valueSchema(without), valueSchema(orders))).not.toThrow();
   });
 
   it('adding a required field is an incompatible change', () => {
@@ -121,6 +170,14 @@ describe('event contract', () => {
 });
 
 describe('declaration', () => {
+  it('refuses relations on a table Syncline owns, and a joined field named id', () => {
+    const relation = { kind: 'one', table: 'brands', column: 'brand_id', fields: { id: { type: 'string' } } };
+    const parse = () =>
+      parseDeclaration({ collections: [{ ...products, capture: false, relations: { brand: relation } }] });
+    expect(parse).toThrow(/collections\.0\.relations: relations need "capture": true/);
+    expect(parse).toThrow(/collections\.0\.relations\.brand\.id: id is the joined row's key/);
+  });
+
   it('names the path of every mistake', () => {
     expect(() =>
       parseDeclaration({

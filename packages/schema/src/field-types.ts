@@ -2,7 +2,7 @@
 // carried in Avro, mapped in the search index, described in OpenAPI and read back from a row. The
 // table `satisfies Record<ScalarType, FieldType>`, so a type added without one of its faces fails
 // `typecheck`. An array field is an array of one of the types that allow it (`arrayItem`).
-import type { Collection, FieldDeclaration } from './declaration.ts';
+import type { Collection, FieldDeclaration, Relation } from './declaration.ts';
 
 export const SCALAR_TYPES = ['string', 'long', 'double', 'boolean', 'timestamp'] as const;
 export type ScalarType = (typeof SCALAR_TYPES)[number];
@@ -170,6 +170,22 @@ export const pgColumnType = (f: FieldDeclaration): string => `${scalarOf(f).pg}$
 
 export const searchMapping = (f: FieldDeclaration): Record<string, unknown> => scalarOf(f).search(f);
 
+/** The search index's properties of a document or a joined object: its fields, then its relations (object or nested). */
+export function searchProperties(
+  fields: Record<string, FieldDeclaration>,
+  relations: Record<string, Relation>,
+): Record<string, unknown> {
+  return {
+    ...Object.fromEntries(Object.entries(fields).map(([name, f]) => [name, searchMapping(f)])),
+    ...Object.fromEntries(
+      Object.entries(relations).map(([name, r]) => [
+        name,
+        { type: r.mapping, properties: { id: { type: 'keyword' }, ...searchProperties(r.fields, r.relations) } },
+      ]),
+    ),
+  };
+}
+
 export function avroType(f: FieldDeclaration): unknown {
   const base = f.type === 'array' ? { type: 'array', items: scalarOf(f).avro } : scalarOf(f).avro;
   return f.required ? base : ['null', base];
@@ -187,13 +203,32 @@ export function jsonSchemaOf(f: FieldDeclaration): Record<string, unknown> {
   return f.required ? base : { anyOf: [base, { type: 'null' }] };
 }
 
+/** JSON Schema of a joined object (readOnly: documents show it, writes never carry it). */
+function relationJsonSchema(r: Relation): Record<string, unknown> {
+  const object = {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      ...Object.fromEntries(Object.entries(r.fields).map(([n, f]) => [n, jsonSchemaOf(f)])),
+      ...Object.fromEntries(Object.entries(r.relations).map(([n, inner]) => [n, relationJsonSchema(inner)])),
+    },
+  };
+  return r.kind === 'one'
+    ? { anyOf: [object, { type: 'null' }], readOnly: true }
+    : { type: 'array', items: object, readOnly: true };
+}
+
 /** JSON Schema of a collection's documents (OpenAPI). */
 export function documentJsonSchema(c: Collection): Record<string, unknown> {
   return {
     type: 'object',
     title: c.name,
     additionalProperties: false,
-    properties: Object.fromEntries(Object.entries(c.fields).map(([n, f]) => [n, jsonSchemaOf(f)])),
+    properties: {
+      ...Object.fromEntries(Object.entries(c.fields).map(([n, f]) => [n, jsonSchemaOf(f)])),
+      ...Object.fromEntries(Object.entries(c.relations).map(([n, r]) => [n, relationJsonSchema(r)])),
+    },
     required: Object.entries(c.fields)
       .filter(([, f]) => f.required)
       .map(([n]) => n),

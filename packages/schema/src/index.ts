@@ -6,11 +6,15 @@ export {
   type FieldDeclaration,
   fieldColumns,
   findCollection,
+  isJoined,
+  type JoinNode,
+  joinNodes,
   KEY_TYPES,
   type KeyType,
   loadDeclaration,
   parseDeclaration,
+  type Relation,
   withNamespace,
 } from './declaration.ts';
-export { documentJsonSchema, pgColumnType, searchMapping } from './field-types.ts';
+export { documentJsonSchema, pgColumnType, searchProperties } from './field-types.ts';
 export { imageToDocument, isValidId, MAX_ID_BYTES, rowToDocument, validateDocument } from './validate.ts';

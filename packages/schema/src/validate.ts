@@ -3,7 +3,7 @@
 // every declared field present (null when unset), timestamps as ISO-8601 UTC with milliseconds.
 import type { ErrorDetail } from '@syncline/core';
 import type { Document } from './avro.ts';
-import { type Collection, type FieldDeclaration, fieldColumns } from './declaration.ts';
+import { type Collection, type FieldDeclaration, fieldColumns, type Relation } from './declaration.ts';
 import { Refusal, scalarOf, textRefusal } from './field-types.ts';
 
 export type ValidationResult = { ok: true; document: Document } | { ok: false; details: ErrorDetail[] };
@@ -90,25 +90,62 @@ export function rowToDocument(collection: Collection, row: Record<string, unknow
 
 /**
  * A captured row image (the row as PostgreSQL's to_jsonb renders it) as a validated document: the
- * declared columns mapped to their fields and checked like a write to the API. A declared column
- * missing from the image (renamed or dropped since capture was enabled) is a refusal that says so.
+ * declared columns mapped to their fields and checked like a write to the API. A joined collection's
+ * image carries each relation under its name: the joined row's image, null, or an array of them. A
+ * declared column missing from an image (renamed or dropped since capture was enabled) is a refusal
+ * that says so.
  */
 export function imageToDocument(collection: Collection, image: Record<string, unknown>): ValidationResult {
-  const input: Record<string, unknown> = {};
-  const missing: ErrorDetail[] = [];
-  for (const { name, column, field } of fieldColumns(collection)) {
+  const details: ErrorDetail[] = [];
+  const document = imageObject(
+    collection,
+    collection.table,
+    collection.fields,
+    collection.relations,
+    image,
+    '',
+    details,
+  );
+  return details.length ? { ok: false, details } : { ok: true, document };
+}
+
+function imageObject(
+  c: Collection,
+  table: string,
+  fields: Record<string, FieldDeclaration>,
+  relations: Record<string, Relation>,
+  image: Record<string, unknown>,
+  path: string,
+  out: ErrorDetail[],
+): Document {
+  const doc: Document = {};
+  for (const [name, field] of Object.entries(fields)) {
+    const column = field.column ?? name;
     if (!Object.hasOwn(image, column)) {
-      missing.push({
-        path: name,
-        message: `column ${collection.table}.${column} is gone (renamed or dropped): declare the field's column, then run syncline capture enable ${collection.name} and syncline reconcile ${collection.name} --repair`,
+      out.push({
+        path: `${path}${name}`,
+        message: `column ${table}.${column} is gone (renamed or dropped): declare the field's column, then run syncline capture enable ${c.name} and syncline reconcile ${c.name} --repair`,
       });
       continue;
     }
     const v = image[column];
     const { fromImage } = scalarOf(field);
-    input[name] =
+    const value =
       v === null ? null : Array.isArray(v) ? v.map((item) => (item === null ? null : fromImage(item))) : fromImage(v);
+    doc[name] = checkField(field, value, `${path}${name}`, out);
   }
-  if (missing.length) return { ok: false, details: missing };
-  return validateDocument(collection, input, 'full');
+  for (const [name, r] of Object.entries(relations)) {
+    const joined = (o: unknown, at: string): Document | null => {
+      if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+        out.push({ path: at, message: 'must be an object' });
+        return null;
+      }
+      const row = o as Record<string, unknown>;
+      return { id: String(row[r.primaryKey]), ...imageObject(c, r.table, r.fields, r.relations, row, `${at}.`, out) };
+    };
+    const v = image[name];
+    if (r.kind === 'one') doc[name] = v === null || v === undefined ? null : joined(v, `${path}${name}`);
+    else doc[name] = Array.isArray(v) ? v.map((o, i) => joined(o, `${path}${name}[${i}]`)) : [];
+  }
+  return doc;
 }

@@ -2,7 +2,7 @@
 // The index template and mapping derive from the collection declaration and use core field types
 // only (the integ-test distribution has no analysis-common or mapper-extras).
 import type { Client } from '@elastic/elasticsearch';
-import { type Collection, searchMapping } from '@syncline/schema';
+import { type Collection, searchProperties } from '@syncline/schema';
 import { esErrorType } from './classify.ts';
 
 /** A keyword copy of the document id, sortable (unlike _id) and kept out of _source: reconcile
@@ -14,7 +14,7 @@ export function indexMappings(c: Collection): Record<string, unknown> {
     dynamic: 'strict',
     _source: { excludes: [ID_FIELD] },
     properties: {
-      ...Object.fromEntries(Object.entries(c.fields).map(([name, f]) => [name, searchMapping(f)])),
+      ...searchProperties(c.fields, c.relations),
       [ID_FIELD]: { type: 'keyword' },
     },
   };

@@ -10,8 +10,14 @@
 // --repair re-emits the current row of each such id through the outbox (a delete for orphans) with
 // a new version, so repairs obey the same ordering guarantees as every other write.
 import type { Client } from '@elastic/elasticsearch';
-import { OutboxWriter, VERSION_COLUMN, withTransaction } from '@syncline/outbox';
-import { type Collection, type Declaration, rowToDocument } from '@syncline/schema';
+import {
+  allJoinedDocumentsSql,
+  joinedDocumentsSql,
+  OutboxWriter,
+  VERSION_COLUMN,
+  withTransaction,
+} from '@syncline/outbox';
+import { type Collection, type Declaration, imageToDocument, isJoined, rowToDocument } from '@syncline/schema';
 import { ID_FIELD } from '@syncline/sink';
 import type pg from 'pg';
 
@@ -45,17 +51,29 @@ interface Item {
   doc: unknown;
 }
 
+/** A row as reconcile compares it: a joined collection's row is its whole document, as the join reads it now. */
+function itemOf(c: Collection, r: Record<string, unknown>): Item {
+  if (!isJoined(c))
+    return { id: String(r[c.primaryKey]), version: Number(r[VERSION_COLUMN]), doc: rowToDocument(c, r) };
+  const checked = imageToDocument(c, r.image as Record<string, unknown>);
+  // A document the declaration cannot carry is dead-lettered, never indexed: it differs from whatever is there.
+  return { id: String(r.id), version: 0, doc: checked.ok ? checked.document : { refused: checked.details } };
+}
+
 async function* pgRows(pool: pg.Pool, c: Collection): AsyncGenerator<Item> {
   const client = await pool.connect();
   try {
     await client.query('begin isolation level repeatable read read only');
     await client.query(
-      `declare syncline_reconcile cursor for select * from "${c.table}" order by "${c.primaryKey}"${c.primaryKeyType === 'text' ? '' : '::text'} collate "C"`,
+      `declare syncline_reconcile cursor for ${
+        isJoined(c)
+          ? allJoinedDocumentsSql(c)
+          : `select * from "${c.table}" order by "${c.primaryKey}"${c.primaryKeyType === 'text' ? '' : '::text'} collate "C"`
+      }`,
     );
     for (;;) {
       const { rows } = await client.query<Record<string, unknown>>(`fetch ${PAGE} from syncline_reconcile`);
-      for (const r of rows)
-        yield { id: String(r[c.primaryKey]), version: Number(r[VERSION_COLUMN]), doc: rowToDocument(c, r) };
+      for (const r of rows) yield itemOf(c, r);
       if (rows.length < PAGE) break;
     }
     await client.query('commit');
@@ -149,14 +167,15 @@ export async function reconcile(
   for (const e of unsorted) {
     report.checked.elasticsearch++;
     const { rows } = await pool.query<Record<string, unknown>>(
-      `select * from "${c.table}" where "${c.primaryKey}" = $1`,
-      [e.id],
+      isJoined(c)
+        ? joinedDocumentsSql(c, [e.id])
+        : { text: `select * from "${c.table}" where "${c.primaryKey}" = $1`, values: [e.id] },
     );
     const row = rows[0];
     if (!row) report.orphaned.push(e.id);
     else {
       report.missing = report.missing.filter((id) => id !== e.id);
-      compare({ id: e.id, version: Number(row[VERSION_COLUMN]), doc: rowToDocument(c, row) }, e);
+      compare(itemOf(c, row), e);
     }
   }
   if (repair) {

@@ -8,8 +8,8 @@
 import type { Client } from '@elastic/elasticsearch';
 import { sleep } from '@syncline/core';
 import { keyHash } from '@syncline/kafka';
-import { OUTBOX_TABLE, type WriteResult } from '@syncline/outbox';
-import { type Collection, EventCodec } from '@syncline/schema';
+import { OUTBOX_TABLE, pendingMarksSql, VERSION_SEQUENCE, type WriteResult } from '@syncline/outbox';
+import { type Collection, EventCodec, isJoined } from '@syncline/schema';
 import type { Admin, Kafka } from 'kafkajs';
 import type pg from 'pg';
 
@@ -34,6 +34,11 @@ export class PipelineIndexWaiter implements IndexWaiter {
   }
 
   async waitIndexed(c: Collection, changes: Change[], deadline: number): Promise<boolean> {
+    if (isJoined(c)) {
+      const assembled = await this.assembled(c, changes, deadline);
+      if (!assembled) return false;
+      changes = assembled;
+    }
     // Deletes need it; a large batch saves the index thousands of ids per poll by waiting on cheap reads of
     // the outbox and the group's offsets first, then checking the index once.
     const deletes = changes.filter((ch) => ch.op === 'DELETE');
@@ -55,6 +60,32 @@ export class PipelineIndexWaiter implements IndexWaiter {
       if (Date.now() > deadline) return false;
       await sleep(POLL_MS);
     }
+  }
+
+  /**
+   * A joined collection's write is versioned when it is assembled: the changes to wait for once every
+   * mark of these ids up to the sequence's value now (after the commit) is assembled. An assembly draws
+   * its versions before it reads the documents, so a version above that value was drawn after the
+   * commit and read a snapshot that holds it: an upsert is indexed at any version above it; a delete
+   * once no version at all is left.
+   */
+  private async assembled(c: Collection, changes: Change[], deadline: number): Promise<Change[] | undefined> {
+    const { rows } = await this.deps.pool.query<{ s: string }>(
+      `select pg_sequence_last_value('${VERSION_SEQUENCE}')::text as s`,
+    );
+    const upTo = rows[0]!.s;
+    const ids = changes.map((ch) => ch.id);
+    for (;;) {
+      const { rows: p } = await this.deps.pool.query<{ pending: boolean }>(pendingMarksSql(c, ids, upTo));
+      if (!p[0]!.pending) break;
+      if (Date.now() > deadline) return undefined;
+      await sleep(POLL_MS);
+    }
+    return changes.map((ch) => ({
+      id: ch.id,
+      op: ch.op,
+      version: ch.op === 'UPSERT' ? Number(upTo) + 1 : Number.MAX_SAFE_INTEGER,
+    }));
   }
 
   /** Every event of these ids has been published, and the sink has settled their partitions past it. */

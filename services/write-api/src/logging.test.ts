@@ -12,7 +12,7 @@ import { buildApp } from './app.ts';
 // The demo's products as a table Syncline owns (this suite tests that mode; test/capture.test.ts the other).
 const declaration = {
   collections: loadDeclaration(new URL('../../../syncline.collections.json', import.meta.url).pathname).collections.map(
-    (c) => ({ ...c, capture: false }),
+    (c) => ({ ...c, capture: false, relations: {} }),
   ),
 };
 

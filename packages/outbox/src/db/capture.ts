@@ -11,9 +11,10 @@
 
 import { createHash } from 'node:crypto';
 import { retry, SynclineError } from '@syncline/core';
-import { type Collection, fieldColumns } from '@syncline/schema';
+import { type Collection, fieldColumns, isJoined, type JoinNode } from '@syncline/schema';
 import type pg from 'pg';
 import { withTransaction } from '../write/transaction.ts';
+import { joinNames, joinTables, markTriggersSql, nodeColumns } from './join.ts';
 import { classifyPgError } from './pg-errors.ts';
 import { CAPTURE_TABLE, OUTBOX_TABLE, q, VERSION_SEQUENCE } from './tables.ts';
 
@@ -128,8 +129,8 @@ begin
       select 1 from pg_attribute a
       where a.attrelid = to_regclass(format('%I.%I', ${literal(schema)}, r.table_name)) and a.attname = col and not a.attisdropped);
     if missing is not null then
-      raise exception 'Syncline captures table %.% for collection %; this change would take away: %', ${literal(schema)}, r.table_name, r.collection, missing
-        using hint = format('Detach first (syncline capture disable %s), change the table, declare the fields'' new columns, then syncline capture enable %s and syncline backfill %s', r.collection, r.collection, r.collection);
+      raise exception 'Syncline captures table %.% for collection %; this change would take away: %', ${literal(schema)}, r.table_name, split_part(r.collection, ':', 1), missing
+        using hint = format('Detach first (syncline capture disable %s), change the table, declare the fields'' new columns, then syncline capture enable %s and syncline backfill %s', split_part(r.collection, ':', 1), split_part(r.collection, ':', 1), split_part(r.collection, ':', 1));
     end if;
   end loop;
 end $syncline$`,
@@ -158,7 +159,7 @@ interface TableShape {
   superuser: boolean;
 }
 
-async function tableShape(client: pg.ClientBase, c: Collection): Promise<TableShape | undefined> {
+async function tableShape(client: pg.ClientBase, table: string): Promise<TableShape | undefined> {
   const { rows } = await client.query<{
     schema: string;
     columns: [string, string][] | null;
@@ -176,7 +177,7 @@ async function tableShape(client: pg.ClientBase, c: Collection): Promise<TableSh
        r.relkind = 'p' or exists (select 1 from pg_inherits h where h.inhparent = r.oid) as has_parts,
        (select rolsuper from pg_roles where rolname = current_user) as superuser
      from pg_class r where r.oid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident($1))`,
-    [c.table],
+    [table],
   );
   const row = rows[0];
   if (!row) return undefined;
@@ -246,7 +247,8 @@ export async function enableCapture(pool: pg.Pool, c: Collection): Promise<Captu
     throw new SynclineError('SYNC_USAGE', `collection ${c.name} is not declared with "capture": true`);
   }
   return briefly(pool, async (client) => {
-    const shape = await tableShape(client, c);
+    if (isJoined(c)) return enableJoined(client, c);
+    const shape = await tableShape(client, c.table);
     const problems = shapeProblems(c, shape);
     if (problems.length || !shape) {
       throw new SynclineError('SYNC_CAPTURE_NOT_READY', `cannot capture ${c.table}:\n  ${problems.join('\n  ')}`);
@@ -286,8 +288,9 @@ export async function enableCapture(pool: pg.Pool, c: Collection): Promise<Captu
 /** Removes capture's triggers and functions and the registry row; keeps the version column (and the data). */
 export async function disableCapture(pool: pg.Pool, c: Collection): Promise<CaptureReport> {
   return briefly(pool, async (client) => {
+    if (isJoined(c)) return disableJoined(client, c);
     const n = captureNames(c);
-    const shape = await tableShape(client, c);
+    const shape = await tableShape(client, c.table);
     const actions: string[] = [];
     if (shape) {
       for (const trig of [n.changeTrigger, n.truncateTrigger]) {
@@ -313,7 +316,8 @@ export interface CaptureStatus {
 
 /** Whether capture is installed and complete for the collection, and what is wrong if not. */
 export async function captureStatus(client: pg.ClientBase, c: Collection): Promise<CaptureStatus> {
-  const shape = await tableShape(client, c);
+  if (isJoined(c)) return joinedStatus(client, c);
+  const shape = await tableShape(client, c.table);
   const problems = shapeProblems(c, shape);
   const n = captureNames(c);
   const { rows } = await client.query<{ tgname: string; tgenabled: string }>(
@@ -327,4 +331,149 @@ export async function captureStatus(client: pg.ClientBase, c: Collection): Promi
     else if (state !== 'A') problems.push(`trigger ${trig} is not ENABLE ALWAYS (state ${state})`);
   }
   return { collection: c.name, table: c.table, enabled: found.size === 2, problems };
+}
+
+// Joined collections (join.ts): every table of the tree carries marking triggers.
+
+/** The registry row of one table of a joined collection: the root's under the collection's name. */
+const registryName = (c: Collection, table: string) => (table === c.table ? c.name : `${c.name}:${table}`);
+
+/** What is wrong with one table of a joined collection (empty when nothing). */
+function joinedShapeProblems(table: string, nodes: JoinNode[], shape: TableShape | undefined): string[] {
+  if (!shape) return [`table ${table} does not exist in the current schema`];
+  const problems: string[] = [];
+  for (const node of nodes) {
+    const at = node.path ? `relation ${node.path}` : 'the root';
+    if (shape.primaryKey.length !== 1 || shape.primaryKey[0] !== node.primaryKey) {
+      problems.push(`${at}: the primary key of ${table} is (${shape.primaryKey.join(', ')}), not (${node.primaryKey})`);
+    } else if (!KEY_COLUMN_TYPES[node.primaryKeyType].test(shape.columns.get(node.primaryKey) ?? '')) {
+      problems.push(
+        `${at}: ${table}.${node.primaryKey} is ${shape.columns.get(node.primaryKey)}, not a key of type ${node.primaryKeyType} (declare primaryKeyType)`,
+      );
+    }
+    for (const column of nodeColumns(node)) {
+      if (!shape.columns.has(column)) problems.push(`${at}: ${table} has no column ${column}`);
+    }
+  }
+  if (shape.hasParts)
+    problems.push(`${table} is partitioned or has inheritance children, which capture does not support`);
+  return problems;
+}
+
+/** The links without an index to find rows by: an assembly (many) or a fan-out (one) would read the whole table. */
+async function unindexedLinks(client: pg.ClientBase, c: Collection): Promise<string[]> {
+  const links = joinTables(c);
+  const wanted: [string, string][] = [];
+  for (const nodes of links.values()) {
+    for (const node of nodes) {
+      const r = node.relation;
+      if (r?.kind === 'many') wanted.push([node.table, r.column]);
+      if (r?.kind === 'one') wanted.push([node.parent!.table, r.column]);
+    }
+  }
+  const missing: string[] = [];
+  for (const [table, column] of wanted) {
+    const { rows } = await client.query<{ ok: boolean }>(
+      `select exists (select 1 from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+        where i.indrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident($1)) and a.attname = $2) as ok`,
+      [table, column],
+    );
+    if (!rows[0]!.ok) missing.push(`${table}.${column}`);
+  }
+  return [...new Set(missing)];
+}
+
+async function enableJoined(client: pg.PoolClient, c: Collection): Promise<CaptureReport> {
+  const tables = joinTables(c);
+  const shapes = new Map<string, TableShape>();
+  const problems: string[] = [];
+  for (const [table, nodes] of tables) {
+    const shape = await tableShape(client, table);
+    problems.push(...joinedShapeProblems(table, nodes, shape));
+    if (shape) shapes.set(table, shape);
+  }
+  if (problems.length) {
+    throw new SynclineError('SYNC_CAPTURE_NOT_READY', `cannot capture ${c.name}:\n  ${problems.join('\n  ')}`);
+  }
+  const schema = shapes.get(c.table)!.schema;
+  // A collection that was captured as one table before has that table's row triggers: replaced.
+  const plain = captureNames(c);
+  for (const trig of [plain.changeTrigger, plain.truncateTrigger]) {
+    await client.query(`drop trigger if exists ${q(trig)} on ${q(c.table)}`);
+  }
+  const actions: string[] = [];
+  for (const [table, nodes] of tables) {
+    for (const sql of markTriggersSql(c, schema, table, nodes)) await client.query(sql);
+    const n = joinNames(c, table);
+    const at = nodes.map((node) => (node.path ? `relation ${node.path}` : 'documents')).join(', ');
+    actions.push(`${table} (${at}): triggers ${n.triggers.insert}, _update, _delete, _truncate -> ${n.fn}()`);
+    const columns = [...new Set(nodes.flatMap(nodeColumns))];
+    await client.query(
+      `insert into ${q(CAPTURE_TABLE)} (collection, table_name, columns) values ($1, $2, $3)
+       on conflict (collection) do update set table_name = excluded.table_name, columns = excluded.columns, enabled_at = now()`,
+      [registryName(c, table), table, columns],
+    );
+  }
+  actions.push(
+    'the triggers run after each insert, update and delete statement and before truncate, ENABLE ALWAYS (they fire under session_replication_role = replica too)',
+  );
+  const notes = [
+    'a change to any of these tables marks the documents it touches; the relay assembles them (the join evaluated in PostgreSQL) and publishes each with a new version',
+  ];
+  for (const link of await unindexedLinks(client, c)) {
+    notes.push(
+      `${link} has no index: every assembly or fan-out through it reads the whole table; create index on ${link.replace('.', ' (')})`,
+    );
+  }
+  if (shapes.get(c.table)!.superuser) {
+    for (const sql of guardSql(schema)) await client.query(sql);
+    actions.push(
+      `event trigger ${guardName(schema)}: refuses ALTER TABLE or DROP TABLE that takes away a captured column or table`,
+    );
+  } else {
+    notes.push(
+      "no schema-change guard (creating an event trigger needs a superuser): a joined column renamed or dropped stops assembly with an error in the relay's log",
+    );
+  }
+  notes.push(`rows written before now are not published yet: run syncline backfill ${c.name}`);
+  return { collection: c.name, table: c.table, actions, notes };
+}
+
+async function disableJoined(client: pg.PoolClient, c: Collection): Promise<CaptureReport> {
+  const actions: string[] = [];
+  for (const table of joinTables(c).keys()) {
+    const n = joinNames(c, table);
+    if (await tableShape(client, table)) {
+      for (const trig of Object.values(n.triggers))
+        await client.query(`drop trigger if exists ${q(trig)} on ${q(table)}`);
+      actions.push(`dropped triggers ${Object.values(n.triggers).join(', ')} on ${table}`);
+    }
+    await client.query(`drop function if exists ${q(n.fn)}()`);
+    actions.push(`dropped function ${n.fn}`);
+    await client.query(`delete from ${q(CAPTURE_TABLE)} where collection = $1`, [registryName(c, table)]);
+  }
+  const notes = ['changes from now on are not published; enabling capture again and running backfill catches up'];
+  return { collection: c.name, table: c.table, actions, notes };
+}
+
+async function joinedStatus(client: pg.ClientBase, c: Collection): Promise<CaptureStatus> {
+  const problems: string[] = [];
+  let installed = 0;
+  const tables = joinTables(c);
+  for (const [table, nodes] of tables) {
+    problems.push(...joinedShapeProblems(table, nodes, await tableShape(client, table)));
+    const n = joinNames(c, table);
+    const { rows } = await client.query<{ tgname: string; tgenabled: string }>(
+      `select tgname, tgenabled from pg_trigger where tgrelid = to_regclass($1) and tgname = any($2)`,
+      [table, Object.values(n.triggers)],
+    );
+    const found = new Map(rows.map((r) => [r.tgname, r.tgenabled]));
+    for (const trig of Object.values(n.triggers)) {
+      const state = found.get(trig);
+      if (state === undefined) problems.push(`trigger ${trig} is not installed on ${table}`);
+      else if (state !== 'A') problems.push(`trigger ${trig} on ${table} is not ENABLE ALWAYS (state ${state})`);
+    }
+    if (found.size === 4) installed++;
+  }
+  return { collection: c.name, table: c.table, enabled: installed === tables.size, problems };
 }

@@ -9,7 +9,7 @@ import { migrate } from '../db/migrations.ts';
 const declaration = {
   collections: loadDeclaration(
     new URL('../../../../syncline.collections.json', import.meta.url).pathname,
-  ).collections.map((c) => ({ ...c, capture: false })),
+  ).collections.map((c) => ({ ...c, capture: false, relations: {} })),
 };
 
 describe('migrations', () => {

@@ -9,6 +9,7 @@ import { createTableSql } from './sql.ts';
 import {
   BACKFILL_TABLE,
   CAPTURE_TABLE,
+  JOIN_MARKS_TABLE,
   MIGRATION_LOCK_KEY,
   OUTBOX_TABLE,
   q,
@@ -85,6 +86,20 @@ export async function migrate(pool: pg.Pool, declaration: Declaration): Promise<
     await client.query(`create table if not exists ${q(CAPTURE_TABLE)} (
       collection text primary key, table_name text not null, columns text[] not null,
       enabled_at timestamptz not null default now())`);
+    // Marks of joined documents to assemble (join.ts): written by the tables' triggers, taken by the assembler.
+    await client.query(`create table if not exists ${q(JOIN_MARKS_TABLE)} (
+      seq bigint primary key default nextval('${q(VERSION_SEQUENCE)}'),
+      collection text not null,
+      node text not null,
+      key text not null,
+      fanout boolean not null default false,
+      at timestamptz not null default clock_timestamp())`);
+    await client.query(
+      `create index if not exists syncline_join_marks_next on ${q(JOIN_MARKS_TABLE)} (collection, node, fanout, seq)`,
+    );
+    await client.query(
+      `create index if not exists syncline_join_marks_key on ${q(JOIN_MARKS_TABLE)} (collection, node, key)`,
+    );
     // A captured table is the application's: capture (capture.ts) changes it, on request, never this.
     for (const c of declaration.collections.filter((c) => !c.capture)) {
       await client.query(createTableSql(c));

@@ -15,6 +15,8 @@ export const REINDEX_TABLE = 'syncline_reindex';
 export const RETIRED_INDEX_TABLE = 'syncline_retired_index';
 /** The collections whose tables are captured, with the columns capture needs (see capture.ts). */
 export const CAPTURE_TABLE = 'syncline_capture';
+/** The documents of joined collections waiting to be assembled (see join.ts). */
+export const JOIN_MARKS_TABLE = 'syncline_join_marks';
 
 export const q = (identifier: string): string => `"${identifier}"`;
 
@@ -35,6 +37,9 @@ export const documentLockKey = (collection: string, id: string): string =>
 
 /** An operation's lock key in this schema (name given as an SQL expression): relay leadership, backfill, reindex. */
 export const operationLockKey = (name: string): string => `hashtextextended(current_schema() || ':' || ${name}, 0)`;
+
+/** The operation name under which one joined collection is assembled (transaction-scoped). */
+export const assembleLockName = (collection: string): string => `syncline-assemble:${collection}`;
 
 /** The operation name under which the relay of one outbox shard leads. */
 export const relayLockName = (shard: number): string => `syncline-relay:${shard}`;

@@ -4,6 +4,7 @@ import { type Logger, RELAY_DEFAULTS, type Registry } from '@syncline/core';
 import { KafkaEventPublisher } from '@syncline/kafka';
 import type { Declaration } from '@syncline/schema';
 import type { Kafka } from 'kafkajs';
+import { DocumentAssembler } from './assembler.ts';
 import { OutboxReader, type Shard } from './outbox-reader.ts';
 import { PgOutboxStore } from './pg-outbox-store.ts';
 import { OutboxRelay } from './relay.ts';
@@ -23,14 +24,26 @@ export function buildRelay(deps: {
 }): OutboxRelay {
   const config = { ...RELAY_DEFAULTS, ...deps.config };
   const shard = deps.shard ?? { index: 0, count: 1 };
+  const log = deps.log.child({ component: 'relay', shard: shard.index });
+  // One assembler per relay of shard 0 (they take turns per transaction; any one of them is enough).
+  const assembler =
+    shard.index === 0
+      ? new DocumentAssembler(deps.declaration, {
+          pgUrl: deps.pgUrl,
+          log: deps.log.child({ component: 'assembler' }),
+          registry: deps.registry,
+          options: { batchSize: config.SYNCLINE_ASSEMBLE_BATCH_SIZE, expandSize: 100 },
+        })
+      : undefined;
   return new OutboxRelay({
+    assembler: assembler?.needed ? assembler : undefined,
     store: new PgOutboxStore(deps.pgUrl, shard),
     reader: new OutboxReader(deps.pgUrl, deps.declaration, shard),
     publisher: new KafkaEventPublisher(deps.kafka, {
       transactionalId: `${config.SYNCLINE_RELAY_ID}-${shard.index}`,
       compression: config.SYNCLINE_RELAY_COMPRESSION,
     }),
-    log: deps.log.child({ component: 'relay', shard: shard.index }),
+    log,
     registry: deps.registry,
     options: {
       batchSize: config.SYNCLINE_RELAY_BATCH_SIZE,

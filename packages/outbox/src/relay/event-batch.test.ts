@@ -6,7 +6,7 @@ import { BatchEncoder, unpack } from './event-batch.ts';
 const declaration = {
   collections: loadDeclaration(
     new URL('../../../../syncline.collections.json', import.meta.url).pathname,
-  ).collections.map((c) => ({ ...c, capture: false })),
+  ).collections.map((c) => ({ ...c, capture: false, relations: {} })),
 };
 const products = declaration.collections[0]!;
 const document = {

@@ -11,7 +11,7 @@ import { mergeRuns, readEventsSql, removeRunsSql, utcMillis } from './relay-sql.
 const declaration = {
   collections: loadDeclaration(
     new URL('../../../../syncline.collections.json', import.meta.url).pathname,
-  ).collections.map((c) => ({ ...c, capture: false })),
+  ).collections.map((c) => ({ ...c, capture: false, relations: {} })),
 };
 
 describe('relay SQL', () => {

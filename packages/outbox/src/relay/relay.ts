@@ -6,6 +6,7 @@
 import { type Logger, metricsOn, type Registry, retry, sleep } from '@syncline/core';
 import { classifyKafkaError, type EventPublisher } from '@syncline/kafka';
 import { classifyPgError } from '../db/pg-errors.ts';
+import type { DocumentAssembler } from './assembler.ts';
 import type { SeqRuns } from './event-batch.ts';
 import type { BatchReader, EncodedBatch } from './outbox-reader.ts';
 import type { OutboxStore } from './pg-outbox-store.ts';
@@ -36,6 +37,8 @@ export class OutboxRelay {
     log: Logger;
     registry: Registry;
     options: RelayOptions;
+    /** Assembles joined documents into the outbox, beside the relay (none without joined collections). */
+    assembler?: DocumentAssembler | undefined;
   };
   private abort = new AbortController();
   private wakeUp: AbortController = new AbortController();
@@ -70,6 +73,7 @@ export class OutboxRelay {
     if (this.loop) return;
     this.abort = new AbortController();
     this.loop = this.run();
+    this.deps.assembler?.start(() => this.wakeUp.abort());
     // Every relay, leading or standing by, shows the outbox's backlog.
     const sample = () => void this.sampleBacklog().catch(() => {});
     sample();
@@ -77,14 +81,16 @@ export class OutboxRelay {
     this.sampler.unref();
   }
 
-  /** Cut the idle wait short: there is probably something new. */
+  /** Cut the idle wait short: there is probably something new (to assemble, or to publish). */
   wake(): void {
+    this.deps.assembler?.wake();
     this.wakeUp.abort();
   }
 
   /** Publishes nothing more and gives up leadership; returns after the batch in flight is published and removed (or failed). */
   async stop(): Promise<void> {
     clearInterval(this.sampler);
+    await this.deps.assembler?.stop();
     this.abort.abort();
     this.wake();
     await this.loop;

@@ -12,7 +12,7 @@ import { OutboxWriter } from './writer.ts';
 const declaration = {
   collections: loadDeclaration(
     new URL('../../../../syncline.collections.json', import.meta.url).pathname,
-  ).collections.map((c) => ({ ...c, capture: false })),
+  ).collections.map((c) => ({ ...c, capture: false, relations: {} })),
 };
 const products = declaration.collections[0]!;
 

@@ -10,9 +10,11 @@ import {
   type Document,
   EventCodec,
   findCollection,
+  isJoined,
   rowToDocument,
 } from '@syncline/schema';
 import type pg from 'pg';
+import { markIdsSql, writtenMarksSql } from '../db/join.ts';
 import {
   arrayLiteral,
   capturedEventsSql,
@@ -37,6 +39,7 @@ export type WriteOp =
 export interface WriteResult {
   id: string;
   op: 'UPSERT' | 'DELETE';
+  /** 0 for a joined collection's write: its document is versioned when it is assembled (join.ts). */
   version: number;
   /** true when an upsert created the document. */
   created: boolean;
@@ -136,6 +139,7 @@ export class OutboxWriter {
   async recordChange(client: pg.ClientBase, collectionName: string, ids: string[]): Promise<WriteResult[]> {
     const c = this.collection(collectionName);
     const sorted = [...new Set(ids)].sort();
+    if (isJoined(c)) return this.markJoined(client, c, sorted);
     if (c.capture) return this.reemitCaptured(client, c, sorted);
     await this.lock(client, c, sorted);
     const current = await this.read(client, c, sorted);
@@ -189,6 +193,10 @@ export class OutboxWriter {
   async repairCaptured(pool: pg.Pool, collectionName: string, ids: string[], waitMs = 60_000) {
     const c = this.collection(collectionName);
     const sorted = [...new Set(ids)].sort();
+    if (isJoined(c)) {
+      const marked = await withTransaction(pool, (client) => this.markJoined(client, c, sorted));
+      return { deleted: 0, reemitted: marked.length, unsettled: [] };
+    }
     const deleted = await withTransaction(pool, async (client) => {
       const { rows } = await client.query<{ id: string }>(captureEmitSql(c, sorted, true));
       return rows.length;
@@ -202,6 +210,15 @@ export class OutboxWriter {
     }
     const reemitted = await withTransaction(pool, (client) => this.reemitCaptured(client, c, sorted));
     return { deleted, reemitted: reemitted.length, unsettled: settled ? [] : sorted };
+  }
+
+  /**
+   * A joined collection's documents re-emitted: marked for assembly, which reads each one whole (or
+   * finds its root row gone: a delete) and versions it after every assembly before. Takes no lock.
+   */
+  private async markJoined(client: pg.ClientBase, c: Collection, ids: string[]): Promise<WriteResult[]> {
+    await client.query(markIdsSql(c, ids));
+    return ids.map((id) => ({ id, op: 'UPSERT', version: 0, created: false, document: null }));
   }
 
   /** Locks the rows of these ids FOR SHARE without waiting (55P03 when a writer holds one); the ids found. */
@@ -231,17 +248,22 @@ export class OutboxWriter {
       sql([results.map((r) => r.id), results.map((r) => r.op), ...this.fieldArrays(c, results)]),
     );
     const ids = results.map((r) => r.id);
+    const created = new Map(rows.map((r) => [r.id, r.created]));
+    if (isJoined(c)) {
+      // Versioned when assembled; here only whether the triggers marked every document.
+      const { rows: marked } = await client.query<{ id: string }>(writtenMarksSql(c, ids, rows[0]!.mark));
+      const found = new Set(marked.map((m) => m.id));
+      for (const r of results) {
+        if (!found.has(r.id)) throw notRecorded(c, r.id);
+        r.created = created.get(r.id) ?? false;
+      }
+      return;
+    }
     const events = await client.query<{ id: string; version: string }>(capturedEventsSql(c, ids, rows[0]!.mark));
     const versions = new Map(events.rows.map((e) => [e.id, Number(e.version)]));
-    const created = new Map(rows.map((r) => [r.id, r.created]));
     for (const r of results) {
       const version = versions.get(r.id);
-      if (version === undefined) {
-        throw new SynclineError(
-          'SYNC_CAPTURE_NOT_READY',
-          `no change of '${r.id}' was recorded: capture is not enabled on ${c.table} (run syncline capture enable ${c.name}), or a trigger of the table skipped the write`,
-        );
-      }
+      if (version === undefined) throw notRecorded(c, r.id);
       r.version = version;
       r.created = created.get(r.id) ?? false;
     }
@@ -312,6 +334,12 @@ export class OutboxWriter {
     }
   }
 }
+
+const notRecorded = (c: Collection, id: string) =>
+  new SynclineError(
+    'SYNC_CAPTURE_NOT_READY',
+    `no change of '${id}' was recorded: capture is not enabled on ${c.table} (run syncline capture enable ${c.name}), or a trigger of the table skipped the write`,
+  );
 
 /** Patches, deletes and If-Match read the current rows; plain upserts need nothing from them. */
 const needsCurrentRows = (ops: WriteOp[]) => ops.some((o) => o.op !== 'upsert' || o.ifMatch !== undefined);

@@ -4,6 +4,7 @@
 import { type ErrorDetail, SynclineError } from '@syncline/core';
 import {
   classifyPgError,
+  joinedDocumentsSql,
   type OutboxWriter,
   VERSION_COLUMN,
   type WriteOp,
@@ -14,6 +15,8 @@ import {
   type Collection,
   type Document,
   documentJsonSchema,
+  imageToDocument,
+  isJoined,
   isValidId,
   rowToDocument,
   validateDocument,
@@ -157,9 +160,12 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
     const indexed = await deps.index!.waitIndexed(c, results, Date.now() + timeout).catch(() => false);
     if (indexed) return;
     // The write committed: a single-document answer still carries its version.
-    if (results.length === 1) reply.header('etag', `"${results[0]!.version}"`);
+    if (results.length === 1 && !isJoined(c)) reply.header('etag', `"${results[0]!.version}"`);
     throw new SynclineError('SYNC_WAIT_TIMEOUT', `committed, but not indexed within ${timeout} ms; it will be`, {
-      details: results.map((r) => ({ path: r.id, message: `version ${r.version}` })),
+      details: results.map((r) => ({
+        path: r.id,
+        message: isJoined(c) ? 'not assembled and indexed yet' : `version ${r.version}`,
+      })),
     });
   }
 
@@ -185,18 +191,16 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
           : { op, id, ifMatch },
     ]);
     await waitIfAsked(c, wait, [r!], reply);
-    return send(reply, r!.created ? 201 : 200, r!);
+    return send(c, reply, r!.created ? 201 : 200, r!);
   }
 
-  const send = (reply: FastifyReply, status: number, r: WriteResult) =>
-    reply
+  const send = (c: Collection, reply: FastifyReply, status: number, r: WriteResult) => {
+    const version = versionOf(c, r);
+    if (version !== null) reply.header('etag', `"${version}"`);
+    return reply
       .status(status)
-      .header('etag', `"${r.version}"`)
-      .send(
-        r.op === 'DELETE'
-          ? { id: r.id, version: r.version, deleted: true }
-          : { id: r.id, version: r.version, document: r.document },
-      );
+      .send(r.op === 'DELETE' ? { id: r.id, version, deleted: true } : { id: r.id, version, document: r.document });
+  };
 
   const docParams = {
     type: 'object',
@@ -254,6 +258,19 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
     async (req: FastifyRequest<{ Params: Params }>, reply) => {
       const c = collectionOf(req.params.collection);
       checkId(c, req.params.id);
+      if (isJoined(c)) {
+        // The document as the join reads it now (what the index will show once it is assembled).
+        const { rows } = await deps.pool.query<{ image: Record<string, unknown> }>(
+          joinedDocumentsSql(c, [req.params.id]),
+        );
+        if (!rows[0]) throw new SynclineError('SYNC_NOT_FOUND', `no document '${req.params.id}' in '${c.name}'`);
+        const doc = imageToDocument(c, rows[0].image);
+        if (!doc.ok)
+          throw new SynclineError('SYNC_VALUE_REFUSED', `document '${req.params.id}' does not fit the declaration`, {
+            details: doc.details,
+          });
+        return reply.send({ id: req.params.id, document: doc.document });
+      }
       const { rows } = await deps.pool.query<Record<string, unknown>>(
         `select * from "${c.table}" where "${c.primaryKey}" = $1`,
         [req.params.id],
@@ -325,10 +342,15 @@ export async function documentRoutes(app: FastifyInstance, deps: DocumentRoutesD
       const results = await write(c, ops, paths);
       await waitIfAsked(c, wait, results, reply);
       return reply.send({
-        items: results.map((r) => ({ id: r.id, op: r.op, version: r.version, created: r.created })),
+        items: results.map((r) => ({ id: r.id, op: r.op, version: versionOf(c, r), created: r.created })),
       });
     },
   );
+
+  /** A write's version; null for a joined collection, whose documents are versioned when assembled. */
+  function versionOf(c: Collection, r: WriteResult): number | null {
+    return isJoined(c) ? null : r.version;
+  }
 
   for (const c of deps.collections) app.addSchema({ $id: `document.${c.name}`, ...documentJsonSchema(c) });
 }
