@@ -1,6 +1,6 @@
 // Shared benchmark plumbing: the machine's description, timing, and writing results next to it.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type ChangeEvent, type Declaration, type EventCodec, SCHEMA_HEADER, withNamespace } from '@syncline/schema';
@@ -109,4 +109,30 @@ export async function produceEvents(
     await producer.send({ topic, acks: -1, messages });
   }
   await producer.disconnect();
+}
+
+/** CPU seconds (user + system) used so far by each group of processes, from /proc. */
+export function cpuSeconds(groups: Record<string, number[]>): Record<string, number> {
+  const ticks = (pid: number) => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return 0; // exited
+    }
+  };
+  return Object.fromEntries(
+    Object.entries(groups).map(([g, pids]) => [g, pids.reduce((n, p) => n + ticks(p), 0) / 100]),
+  );
+}
+
+export const pids = (pattern: string) =>
+  execFileSync('pgrep', ['-f', pattern]).toString().trim().split('\n').filter(Boolean).map(Number);
+
+/** CPU seconds of PostgreSQL's backends so far, per application_name (the write API's pool, the relay's sessions). */
+export async function pgBackends(ns: Namespace): Promise<Map<number, { app: string; cpu: number }>> {
+  const { rows } = await ns.pool.query<{ pid: number; app: string }>(
+    `select pid, coalesce(nullif(application_name, ''), backend_type) as app from pg_stat_activity`,
+  );
+  return new Map(rows.map((r) => [r.pid, { app: r.app.replace(/:\d+$/, ''), cpu: cpuSeconds({ x: [r.pid] }).x! }]));
 }

@@ -4,13 +4,11 @@
 // connections and, for every 10th write, polls Elasticsearch's real-time multi-get until that version
 // is there: PUT answered → version indexed, from exact samples. Beside it, in the same run, a bare
 // single-document Elasticsearch write at a low rate, and each stage's histogram from /metrics.
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { type Namespace, type RunningService, spawnService } from '@syncline/testkit';
 import { setUpDemo } from '../test/support/harness.ts';
 import { serviceEnv } from '../test/support/namespaced.ts';
-import { arg, benchmark, latencySummary, median, writeResult } from './common.ts';
+import { arg, benchmark, cpuSeconds, latencySummary, median, pgBackends, pids, writeResult } from './common.ts';
 import { LoadConnection } from './http-load.ts';
 
 const RATE = arg('rate', 500);
@@ -22,32 +20,6 @@ const POLL_MS = arg('poll', 10);
 const CAPTURE = arg('capture', 1) === 1;
 /** 1: the relay as its own process (outbox-relay) instead of embedded in the write API. */
 const SEPARATE_RELAY = arg('separate-relay', 0) === 1;
-
-/** CPU seconds (user + system) used so far by each group of processes, from /proc. */
-function cpuSeconds(groups: Record<string, number[]>): Record<string, number> {
-  const ticks = (pid: number) => {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return Number(fields[11]) + Number(fields[12]);
-    } catch {
-      return 0; // exited
-    }
-  };
-  return Object.fromEntries(
-    Object.entries(groups).map(([g, pids]) => [g, pids.reduce((n, p) => n + ticks(p), 0) / 100]),
-  );
-}
-
-const pids = (pattern: string) =>
-  execFileSync('pgrep', ['-f', pattern]).toString().trim().split('\n').filter(Boolean).map(Number);
-
-/** CPU seconds of PostgreSQL's backends so far, per application_name (the write API's pool, the relay's sessions). */
-async function pgBackends(ns: Namespace): Promise<Map<number, { app: string; cpu: number }>> {
-  const { rows } = await ns.pool.query<{ pid: number; app: string }>(
-    `select pid, coalesce(nullif(application_name, ''), backend_type) as app from pg_stat_activity`,
-  );
-  return new Map(rows.map((r) => [r.pid, { app: r.app.replace(/:\d+$/, ''), cpu: cpuSeconds({ x: [r.pid] }).x! }]));
-}
 
 /** Quantile bounds of a Prometheus histogram (upper bucket bounds), for the stage breakdown. */
 function histogram(metrics: string, name: string) {

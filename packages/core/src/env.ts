@@ -32,6 +32,11 @@ export const writeApiEnv = {
   SYNCLINE_WAIT_INDEXED_MAX_MS: int(1).default(30_000),
 };
 
+/** The sink's consumer group, which the command line reads lag from too, and the relay's assembler paces fan-out by. */
+export const sinkGroupEnv = {
+  SYNCLINE_SINK_GROUP: z.string().min(1).default('syncline-es-sink'),
+};
+
 /** The relay's, embedded in the write API or on its own. */
 export const relayEnv = {
   SYNCLINE_RELAY_ID: z
@@ -42,6 +47,9 @@ export const relayEnv = {
   SYNCLINE_RELAY_BATCH_BYTES: int(65536).default(16 * 1024 * 1024),
   SYNCLINE_RELAY_COMPRESSION: z.enum(['gzip', 'none']).default('none'),
   SYNCLINE_ASSEMBLE_BATCH_SIZE: int(1).max(100_000).default(1000),
+  SYNCLINE_ASSEMBLE_FANOUT_RATE: int(0).default(0),
+  SYNCLINE_ASSEMBLE_FANOUT_BACKLOG: int(1).default(1000),
+  ...sinkGroupEnv,
 };
 
 export const RELAY_DEFAULTS = z.object(relayEnv).parse({});
@@ -51,11 +59,6 @@ export const relayServiceEnv = {
   SYNCLINE_RELAY_SHARDS: int(1).max(64).default(1),
   SYNCLINE_RELAY_SHARD: int(0).default(0),
   SYNCLINE_FAULT_EXIT_AFTER_PUBLISH: int(0).default(0),
-};
-
-/** The sink's consumer group, which the command line reads lag from too. */
-export const sinkGroupEnv = {
-  SYNCLINE_SINK_GROUP: z.string().min(1).default('syncline-es-sink'),
 };
 
 export const sinkEnv = {

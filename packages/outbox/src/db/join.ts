@@ -206,15 +206,19 @@ select count(*)::int as taken from taken`,
 }
 
 /**
- * The next documents to assemble: the ids of up to $2 root marks, those of writes first and fan-out
- * after, each with a new version. The versions are drawn here, before the statement that reads the
- * documents takes its snapshot (see the top of this file, and the write API's wait for joined writes).
+ * The next documents to assemble: the ids of up to $2 root marks of writes and up to $3 of fan-out
+ * (and re-emits), each with a new version, and whether it came only from fan-out. The versions are
+ * drawn here, before the statement that reads the documents takes its snapshot (see the top of this
+ * file, and the write API's wait for joined writes).
  */
-export const pickMarksSql = (c: Collection, limit: number): Sql => ({
-  text: `select k.key, nextval('${q(VERSION_SEQUENCE)}')::text as version from (
-  select distinct m.key from (
-    select key from ${q(JOIN_MARKS_TABLE)} where collection = $1 and node = '' order by fanout, seq limit $2) m) k`,
-  values: [c.name, limit],
+export const pickMarksSql = (c: Collection, writes: number, fanout: number): Sql => ({
+  text: `select k.key, nextval('${q(VERSION_SEQUENCE)}')::text as version, k.fanout from (
+  select m.key, bool_and(m.fanout) as fanout from (
+    (select key, fanout from ${q(JOIN_MARKS_TABLE)} where collection = $1 and node = '' and not fanout order by seq limit $2)
+    union all
+    (select key, fanout from ${q(JOIN_MARKS_TABLE)} where collection = $1 and node = '' and fanout order by seq limit $3)
+  ) m group by m.key) k`,
+  values: [c.name, writes, fanout],
 });
 
 /**
@@ -225,23 +229,26 @@ export const pickMarksSql = (c: Collection, limit: number): Sql => ({
  */
 export function assembleSql(c: Collection, ids: string[], versions: string[]): Sql {
   const root = rootOf(c);
+  // Each id's marks are found by one index lookup on their key (a lateral join), whatever the
+  // statistics say: the marks table is a queue, its statistics always stale, and a plan that believes
+  // them scans every mark once per batch. Each image is built once (docs is materialized).
   return {
-    text: `with ids as (
-  select * from unnest($2::text[], $3::bigint[]) as i(key, version)
+    text: `with picked as (
+  select i.key, i.version, m.seqs, m.at
+  from unnest($2::text[], $3::bigint[]) as i(key, version)
+  cross join lateral (
+    select array_agg(seq) as seqs, min(at) as at from ${q(JOIN_MARKS_TABLE)}
+    where collection = $1 and node = '' and key = i.key) m
 ), gone as (
-  delete from ${q(JOIN_MARKS_TABLE)} m using ids where m.collection = $1 and m.node = '' and m.key = ids.key
-  returning m.key, m.at
-), earliest as (
-  select key, min(at) as at from gone group by key
-), docs as (
-  select i.key, i.version, e.at,
+  delete from ${q(JOIN_MARKS_TABLE)} where seq = any(array(select unnest(seqs) from picked))
+), docs as materialized (
+  select p.key, p.version, p.at,
+    case when j0.${q(root.primaryKey)} is null then 'DELETE' else 'UPSERT' end as op,
     case when j0.${q(root.primaryKey)} is null then null else ${imageSql(root, 'j0', 0)} end as image
-  from ids i left join earliest e on e.key = i.key
-  left join ${q(c.table)} j0 on j0.${q(root.primaryKey)} = i.key::${keyCast(root)}
+  from picked p left join ${q(c.table)} j0 on j0.${q(root.primaryKey)} = p.key::${keyCast(root)}
 )
 insert into ${q(OUTBOX_TABLE)} (seq, collection, aggregate_id, op, version, payload, created_at)
-select version, $1, key, case when image is null then 'DELETE' else 'UPSERT' end, version, image, coalesce(at, clock_timestamp())
-from docs order by version`,
+select version, $1, key, op, version, image, coalesce(at, clock_timestamp()) from docs order by version`,
     values: [c.name, ids, versions],
   };
 }
@@ -266,4 +273,10 @@ export const pendingMarksSql = (c: Collection, ids: string[], upTo: string): Sql
 export const writtenMarksSql = (c: Collection, ids: string[], mark: string): Sql => ({
   text: `select distinct key as id from ${q(JOIN_MARKS_TABLE)} where seq > $3 and collection = $1 and node = '' and key = any($2::text[])`,
   values: [c.name, ids, mark],
+});
+
+/** How many events wait in the outbox, counted up to $1 (a bounded read of the queue's head). */
+export const outboxBacklogSql = (upTo: number): Sql => ({
+  text: `select count(*)::int as n from (select 1 from ${q(OUTBOX_TABLE)} limit $1) x`,
+  values: [upTo],
 });

@@ -41,6 +41,9 @@ export const operationLockKey = (name: string): string => `hashtextextended(curr
 /** The operation name under which one joined collection is assembled (transaction-scoped). */
 export const assembleLockName = (collection: string): string => `syncline-assemble:${collection}`;
 
+/** The operation name under which the marks of one joined collection are expanded (transaction-scoped). */
+export const expandLockName = (collection: string): string => `syncline-expand:${collection}`;
+
 /** The operation name under which the relay of one outbox shard leads. */
 export const relayLockName = (shard: number): string => `syncline-relay:${shard}`;
 

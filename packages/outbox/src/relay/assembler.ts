@@ -1,36 +1,148 @@
 // The assembler of joined documents (db/join.ts): turns the marks the tables' triggers recorded into
 // outbox events carrying whole documents, which the relay then publishes like any other. Runs in the
-// relay's process. Each round is one transaction per collection, under the collection's assembly lock
-// (transaction-scoped, tried without waiting: several relays may run one, only one assembles at a
-// time): expand the marks of joined rows up the tree, then assemble a batch of documents — those
-// writers touched directly first, fan-out after — and append them. A crash loses nothing: the marks
-// leave with the events they became, in the same commit.
+// relay's process, as two loops on connections of their own, each step one transaction per collection
+// under a transaction-scoped lock tried without waiting (several relays may run one; one works at a time):
+//   expand    marks of joined rows become marks of the rows that join them, up to the roots (fan-out);
+//             on its own connection, so that a large fan-out (100 000 products of one brand: one
+//             statement) never holds up the documents writers touch;
+//   assemble  a batch of documents — those writers touched first, fan-out after, at most
+//             SYNCLINE_ASSEMBLE_FANOUT_RATE of those per second — read with one statement and appended.
+// A crash loses nothing: marks leave with what they became, in the same commit.
 import { backoffDelay, type Logger, metricsOn, type Registry, sleep } from '@syncline/core';
 import { type Collection, type Declaration, isJoined, joinNodes } from '@syncline/schema';
+import type { Admin, Kafka } from 'kafkajs';
 import pg from 'pg';
-import { assembleSql, expandMarksSql, pickMarksSql } from '../db/join.ts';
-import { assembleLockName, JOIN_MARKS_TABLE, operationLockKey, q } from '../db/tables.ts';
+import { assembleSql, expandMarksSql, outboxBacklogSql, pickMarksSql } from '../db/join.ts';
+import { assembleLockName, expandLockName, JOIN_MARKS_TABLE, operationLockKey, q } from '../db/tables.ts';
 
 export interface AssemblerOptions {
   /** Most documents assembled in one transaction. */
   batchSize: number;
+  /**
+   * Most fanned-out documents (and re-emits) assembled per second, 0 for no limit: what is left of the
+   * pipeline's capacity keeps the documents writers touch fresh while a large fan-out runs.
+   */
+  fanoutRate: number;
   /** Most marks of one joined table expanded by one statement. */
   expandSize: number;
+  /**
+   * Fan-out is assembled only while fewer events than this wait for the index: in the outbox, and in
+   * the collection's topic for the sink's consumer group. A fan-out then never queues more than this
+   * ahead of the documents writers touch.
+   */
+  fanoutBacklog: number;
+  /** The sink's consumer group, whose lag counts in that backlog. */
+  sinkGroup: string;
 }
+
+/** How long a reading of the sink's lag is used. */
+const LAG_MS = 50;
 
 const IDLE_MIN_MS = 2;
 const IDLE_MAX_MS = 100;
 const SAMPLE_MS = 5000;
+/** How long the assembly waits when fan-out is left but its budget is spent. */
+const FANOUT_WAIT_MS = 20;
+
+/** What one step did: how much work (0: nothing to do, wait), and whether it waits for fan-out budget. */
+type Step = { work: number; throttled?: boolean };
+
+/** A loop of steps on a PostgreSQL connection of its own: back-to-back while there is work, backing off when idle. */
+class StepLoop {
+  private client: pg.Client | undefined;
+  private wakeUp = new AbortController();
+  private readonly deps: {
+    name: string;
+    pgUrl: string;
+    log: Logger;
+    step: (client: pg.Client) => Promise<Step>;
+  };
+
+  constructor(deps: StepLoop['deps']) {
+    this.deps = deps;
+  }
+
+  wake(): void {
+    this.wakeUp.abort();
+  }
+
+  async connection(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const client = new pg.Client({ connectionString: this.deps.pgUrl, application_name: this.deps.name });
+    client.on('error', () => {
+      if (this.client === client) this.client = undefined;
+    });
+    await client.connect();
+    this.client = client;
+    return client;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    let idle = IDLE_MIN_MS;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        const { work, throttled } = await this.deps.step(await this.connection());
+        failures = 0;
+        if (work > 0) {
+          idle = IDLE_MIN_MS;
+          continue;
+        }
+        await this.idleWait(throttled ? FANOUT_WAIT_MS : idle, signal);
+        if (!throttled) idle = Math.min(IDLE_MAX_MS, idle * 2);
+      } catch (err) {
+        if (signal.aborted) break;
+        const delay = backoffDelay(failures++, { initialMs: 200, maxMs: 5000 });
+        this.deps.log.error({ err, retryInMs: delay }, `${this.deps.name}: cannot go on; retrying`);
+        await this.close();
+        await sleep(delay, signal);
+      }
+    }
+    await this.close();
+  }
+
+  private async close(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    await c?.end().catch(() => {});
+  }
+
+  private async idleWait(ms: number, signal: AbortSignal): Promise<void> {
+    this.wakeUp = new AbortController();
+    await sleep(ms, AbortSignal.any([signal, this.wakeUp.signal]));
+  }
+}
+
+/** Runs fn in a transaction holding the lock, or does nothing (and returns undefined) when another holds it. */
+async function underLock<T>(client: pg.Client, lock: string, fn: () => Promise<T>): Promise<T | undefined> {
+  await client.query('begin');
+  try {
+    const { rows } = await client.query<{ ok: boolean }>(
+      `select pg_try_advisory_xact_lock(${operationLockKey('$1')}) as ok`,
+      [lock],
+    );
+    const result = rows[0]!.ok ? await fn() : undefined;
+    await client.query(rows[0]!.ok ? 'commit' : 'rollback');
+    return result;
+  } catch (err) {
+    await client.query('rollback').catch(() => {});
+    throw err;
+  }
+}
 
 export class DocumentAssembler {
   private readonly collections: Collection[];
-  private readonly deps: { pgUrl: string; log: Logger; registry: Registry; options: AssemblerOptions };
-  private client: pg.Client | undefined;
+  private readonly deps: { pgUrl: string; kafka: Kafka; log: Logger; registry: Registry; options: AssemblerOptions };
   private abort = new AbortController();
-  private wakeUp = new AbortController();
-  private loop: Promise<void> | undefined;
+  private running: Promise<unknown> | undefined;
   private sampler: NodeJS.Timeout | undefined;
   private readonly metrics;
+  private readonly expander: StepLoop;
+  private readonly assembler: StepLoop;
+  private onAssembled: () => void = () => {};
+  /** Fan-out documents that may be assembled now (a token bucket filled at fanoutRate, up to one batch). */
+  private tokens = 0;
+  private filledAt = performance.now();
 
   constructor(declaration: Declaration, deps: DocumentAssembler['deps']) {
     this.collections = declaration.collections.filter(isJoined);
@@ -45,6 +157,19 @@ export class DocumentAssembler {
       round: m.histogram('syncline_assembler_round_seconds', 'One assembly transaction of one collection'),
       pending: m.gauge('syncline_assembler_pending_marks', 'Marks of joined documents not yet assembled'),
     };
+    const each = (fn: (client: pg.Client, c: Collection) => Promise<Step>) => async (client: pg.Client) => {
+      const steps = [];
+      for (const c of this.collections) steps.push(await fn(client, c));
+      return { work: steps.reduce((n, s) => n + s.work, 0), throttled: steps.some((s) => s.throttled) };
+    };
+    const { pgUrl, log } = deps;
+    this.expander = new StepLoop({ name: 'syncline-expander', pgUrl, log, step: each((cl, c) => this.expand(cl, c)) });
+    this.assembler = new StepLoop({
+      name: 'syncline-assembler',
+      pgUrl,
+      log,
+      step: each((cl, c) => this.assemble(cl, c)),
+    });
   }
 
   /** Whether there is anything to assemble in this declaration. */
@@ -54,108 +179,110 @@ export class DocumentAssembler {
 
   /** Starts assembling; onAssembled is called after each commit that appended events. */
   start(onAssembled: () => void): void {
-    if (this.loop || !this.needed) return;
+    if (this.running || !this.needed) return;
+    this.onAssembled = onAssembled;
     this.abort = new AbortController();
-    this.loop = this.run(onAssembled);
+    this.running = Promise.all([this.expander.run(this.abort.signal), this.assembler.run(this.abort.signal)]);
     const sample = () => void this.samplePending().catch(() => {});
     this.sampler = setInterval(sample, SAMPLE_MS);
     this.sampler.unref();
   }
 
-  /** Cut the idle wait short: a local commit probably marked something. */
+  /** Cut the idle waits short: a local commit probably marked something. */
   wake(): void {
-    this.wakeUp.abort();
+    this.expander.wake();
+    this.assembler.wake();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.sampler);
     this.abort.abort();
     this.wake();
-    await this.loop;
-    this.loop = undefined;
-    const c = this.client;
-    this.client = undefined;
-    await c?.end().catch(() => {});
+    await this.running;
+    this.running = undefined;
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.then((a) => a.disconnect()).catch(() => {});
+  }
+
+  private admin: Promise<Admin> | undefined;
+  private lag = new Map<string, { at: number; value: number }>();
+
+  /**
+   * Records of the collection's topic the sink's group has not committed yet (read at most every LAG_MS;
+   * a partition the group never committed counts 0, and so does Kafka unreachable: only pacing is lost).
+   */
+  private async sinkLag(c: Collection): Promise<number> {
+    const cached = this.lag.get(c.name);
+    if (cached && performance.now() - cached.at < LAG_MS) return cached.value;
+    let value = 0;
+    try {
+      if (!this.admin) {
+        const admin = this.deps.kafka.admin();
+        this.admin = admin.connect().then(() => admin);
+        this.admin.catch(() => {
+          this.admin = undefined;
+        });
+      }
+      const admin = await this.admin;
+      const [ends, [committed]] = await Promise.all([
+        admin.fetchTopicOffsets(c.topic),
+        admin.fetchOffsets({ groupId: this.deps.options.sinkGroup, topics: [c.topic] }),
+      ]);
+      for (const end of ends) {
+        const at = Number(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+        if (at >= 0) value += Math.max(0, Number(end.high) - at);
+      }
+    } catch {
+      value = 0;
+    }
+    this.lag.set(c.name, { at: performance.now(), value });
+    return value;
   }
 
   async samplePending(): Promise<number> {
-    const c = await this.connection();
+    const c = await this.assembler.connection();
     const { rows } = await c.query<{ n: string }>(`select count(*) as n from ${q(JOIN_MARKS_TABLE)}`);
     const n = Number(rows[0]!.n);
     this.metrics.pending.set(n);
     return n;
   }
 
-  private async connection(): Promise<pg.Client> {
-    if (this.client) return this.client;
-    const client = new pg.Client({ connectionString: this.deps.pgUrl, application_name: 'syncline-assembler' });
-    client.on('error', () => {
-      if (this.client === client) this.client = undefined;
-    });
-    await client.connect();
-    this.client = client;
-    return client;
-  }
-
-  private async run(onAssembled: () => void): Promise<void> {
-    const signal = this.abort.signal;
-    let idle = IDLE_MIN_MS;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        let work = 0;
-        let assembled = 0;
-        for (const c of this.collections) {
-          const r = await this.round(c);
-          work += r.work;
-          assembled += r.assembled;
-        }
-        failures = 0;
-        if (assembled > 0) onAssembled();
-        if (work > 0) {
-          idle = IDLE_MIN_MS;
-          continue;
-        }
-        await this.idleWait(idle, signal);
-        idle = Math.min(IDLE_MAX_MS, idle * 2);
-      } catch (err) {
-        if (signal.aborted) break;
-        const delay = backoffDelay(failures++, { initialMs: 200, maxMs: 5000 });
-        this.deps.log.error({ err, retryInMs: delay }, 'cannot assemble joined documents; retrying');
-        const c = this.client;
-        this.client = undefined;
-        await c?.end().catch(() => {});
-        await sleep(delay, signal);
-      }
-    }
-  }
-
-  /** One transaction of one collection: expansions, then one batch of documents. */
-  private async round(c: Collection): Promise<{ work: number; assembled: number }> {
-    const { batchSize, expandSize } = this.deps.options;
-    const client = await this.connection();
-    const end = this.metrics.round.startTimer();
-    await client.query('begin');
-    try {
-      const { rows: lock } = await client.query<{ ok: boolean }>(
-        `select pg_try_advisory_xact_lock(${operationLockKey('$1')}) as ok`,
-        [assembleLockName(c.name)],
-      );
-      if (!lock[0]!.ok) {
-        await client.query('rollback');
-        return { work: 0, assembled: 0 };
-      }
-      // Deepest first, so that one round carries a mark from a leaf to the root.
-      let expanded = 0;
+  /** Marks of joined rows, deepest first (one step carries a mark from a leaf to the root), up to the roots. */
+  private async expand(client: pg.Client, c: Collection): Promise<Step> {
+    const { expandSize } = this.deps.options;
+    const expanded = await underLock(client, expandLockName(c.name), async () => {
+      let n = 0;
       for (const node of joinNodes(c).slice(1).reverse()) {
         const sql = expandMarksSql(c, node);
-        for (let i = 0; i < 10; i++) {
-          const { rows } = await client.query<{ taken: number }>({ ...sql, values: [...sql.values, expandSize] });
-          expanded += rows[0]!.taken;
-          if (rows[0]!.taken < expandSize) break;
-        }
+        const { rows } = await client.query<{ taken: number }>({ ...sql, values: [...sql.values, expandSize] });
+        n += rows[0]!.taken;
       }
-      const { rows: picked } = await client.query<{ key: string; version: string }>(pickMarksSql(c, batchSize));
+      return n;
+    });
+    if (expanded) {
+      this.metrics.expanded.inc(expanded);
+      this.assembler.wake();
+    }
+    return { work: expanded ?? 0 };
+  }
+
+  /** One batch of documents: writers' first, then fan-out within its budget. */
+  private async assemble(client: pg.Client, c: Collection): Promise<Step> {
+    const { batchSize, fanoutRate, fanoutBacklog } = this.deps.options;
+    const now = performance.now();
+    this.tokens =
+      fanoutRate > 0 ? Math.min(batchSize, this.tokens + ((now - this.filledAt) * fanoutRate) / 1000) : batchSize;
+    this.filledAt = now;
+    // What waits for the index, read before the lock: fan-out waits while the relay and the sink have enough to do.
+    const { rows: backlog } = await client.query<{ n: number }>(outboxBacklogSql(fanoutBacklog));
+    const room = fanoutBacklog - backlog[0]!.n - (backlog[0]!.n < fanoutBacklog ? await this.sinkLag(c) : 0);
+    const budget = Math.max(0, Math.min(Math.floor(this.tokens), room));
+    const end = this.metrics.round.startTimer();
+    const result = await underLock(client, assembleLockName(c.name), async () => {
+      const { rows: picked } = await client.query<{ key: string; version: string; fanout: boolean }>(
+        pickMarksSql(c, batchSize, budget),
+      );
       if (picked.length) {
         await client.query(
           assembleSql(
@@ -165,19 +292,17 @@ export class DocumentAssembler {
           ),
         );
       }
-      await client.query('commit');
-      end();
-      this.metrics.expanded.inc(expanded);
-      this.metrics.assembled.inc(picked.length);
-      return { work: expanded + picked.length, assembled: picked.length };
-    } catch (err) {
-      await client.query('rollback').catch(() => {});
-      throw err;
+      return { picked: picked.length, fannedOut: picked.filter((p) => p.fanout).length };
+    });
+    if (!result) return { work: 0 };
+    end();
+    if (result.picked) {
+      this.metrics.assembled.inc(result.picked);
+      this.onAssembled();
     }
-  }
-
-  private async idleWait(ms: number, signal: AbortSignal): Promise<void> {
-    this.wakeUp = new AbortController();
-    await sleep(ms, AbortSignal.any([signal, this.wakeUp.signal]));
+    if (fanoutRate > 0) this.tokens -= result.fannedOut;
+    // The budget ran out with fan-out perhaps left: wait for more (writers' documents still come first).
+    const throttled = result.fannedOut >= budget;
+    return { work: result.picked - (throttled ? result.fannedOut : 0), throttled };
   }
 }

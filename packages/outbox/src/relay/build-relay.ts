@@ -30,9 +30,16 @@ export function buildRelay(deps: {
     shard.index === 0
       ? new DocumentAssembler(deps.declaration, {
           pgUrl: deps.pgUrl,
+          kafka: deps.kafka,
           log: deps.log.child({ component: 'assembler' }),
           registry: deps.registry,
-          options: { batchSize: config.SYNCLINE_ASSEMBLE_BATCH_SIZE, expandSize: 100 },
+          options: {
+            batchSize: config.SYNCLINE_ASSEMBLE_BATCH_SIZE,
+            fanoutRate: config.SYNCLINE_ASSEMBLE_FANOUT_RATE,
+            expandSize: 100,
+            fanoutBacklog: config.SYNCLINE_ASSEMBLE_FANOUT_BACKLOG,
+            sinkGroup: config.SYNCLINE_SINK_GROUP,
+          },
         })
       : undefined;
   return new OutboxRelay({
