@@ -4,7 +4,7 @@
 // PostgreSQL by a query written here by hand (not by Syncline's SQL).
 import { execFileSync } from 'node:child_process';
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { backfill, reconcile, replayDeadLetters } from '@syncline/cli';
+import { backfill, reconcile, reindex, replayDeadLetters } from '@syncline/cli';
 import { createLogger, createMetricsRegistry, sleep } from '@syncline/core';
 import { deadLetterTopic, ensureTopics, topicsOf } from '@syncline/kafka';
 import {
@@ -263,6 +263,18 @@ describe('joined documents', () => {
     expect(
       await reconcile(ns.pool, ns.es, declaration, products).then((r) => [r.missing, r.diverged, r.orphaned]),
     ).toEqual([[], [], []]);
+  });
+
+  it('reindex rebuilds a joined index from the log with no downtime; the guard refuses taking away a joined column', async () => {
+    const before = await drift(ns, orders);
+    expect(before).toEqual({ missing: [], orphaned: [], different: [] });
+    const result = await reindex(ns.pool, ns.kafka, ns.es, orders, { graceSeconds: 0 });
+    expect(result.to).not.toBe(result.from);
+    expect(result.documents).toBeGreaterThan(0);
+    await inSync(orders);
+    expect(() => psql('alter table order_items drop column qty')).toThrow(/would take away: qty/);
+    expect(() => psql('alter table brands rename column name to title')).toThrow(/would take away: name/);
+    expect(() => psql('drop table reviews')).toThrow(/would take away/);
   });
 
   it('backfill publishes what was written while capture was off; dlq replay re-assembles', async () => {

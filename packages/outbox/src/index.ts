@@ -8,7 +8,7 @@ export {
   disableCapture,
   enableCapture,
 } from './db/capture.ts';
-export { allJoinedDocumentsSql, joinedDocumentsSql, pendingMarksSql } from './db/join.ts';
+export { allJoinedDocumentsSql, joinedDocumentsSql, waitMarksSql } from './db/join.ts';
 export { migrate } from './db/migrations.ts';
 export { classifyPgError } from './db/pg-errors.ts';
 export { keyType } from './db/sql.ts';
@@ -19,7 +19,6 @@ export {
   REINDEX_TABLE,
   RETIRED_INDEX_TABLE,
   VERSION_COLUMN,
-  VERSION_SEQUENCE,
   withOperationLock,
 } from './db/tables.ts';
 export { buildRelay } from './relay/build-relay.ts';

@@ -8,7 +8,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import { sleep } from '@syncline/core';
 import { keyHash } from '@syncline/kafka';
-import { OUTBOX_TABLE, pendingMarksSql, VERSION_SEQUENCE, type WriteResult } from '@syncline/outbox';
+import { OUTBOX_TABLE, type WriteResult, waitMarksSql } from '@syncline/outbox';
 import { type Collection, EventCodec, isJoined } from '@syncline/schema';
 import type { Admin, Kafka } from 'kafkajs';
 import type pg from 'pg';
@@ -34,11 +34,7 @@ export class PipelineIndexWaiter implements IndexWaiter {
   }
 
   async waitIndexed(c: Collection, changes: Change[], deadline: number): Promise<boolean> {
-    if (isJoined(c)) {
-      const assembled = await this.assembled(c, changes, deadline);
-      if (!assembled) return false;
-      changes = assembled;
-    }
+    if (isJoined(c)) changes = await this.assembled(c, changes);
     // Deletes need it; a large batch saves the index thousands of ids per poll by waiting on cheap reads of
     // the outbox and the group's offsets first, then checking the index once.
     const deletes = changes.filter((ch) => ch.op === 'DELETE');
@@ -63,28 +59,23 @@ export class PipelineIndexWaiter implements IndexWaiter {
   }
 
   /**
-   * A joined collection's write is versioned when it is assembled: the changes to wait for once every
-   * mark of these ids up to the sequence's value now (after the commit) is assembled. An assembly draws
-   * its versions before it reads the documents, so a version above that value was drawn after the
-   * commit and read a snapshot that holds it: an upsert is indexed at any version above it; a delete
-   * once no version at all is left.
+   * A joined collection's write is versioned when it is assembled: the documents are marked again now,
+   * after the commit, and the wait is for a version above that mark — an assembly drawn after it, whose
+   * snapshot holds the write (join.ts). An upsert is then indexed at any such version; a delete once no
+   * version at all is left.
    */
-  private async assembled(c: Collection, changes: Change[], deadline: number): Promise<Change[] | undefined> {
-    const { rows } = await this.deps.pool.query<{ s: string }>(
-      `select pg_sequence_last_value('${VERSION_SEQUENCE}')::text as s`,
+  private async assembled(c: Collection, changes: Change[]): Promise<Change[]> {
+    const { rows } = await this.deps.pool.query<{ seq: string }>(
+      waitMarksSql(
+        c,
+        changes.map((ch) => ch.id),
+      ),
     );
-    const upTo = rows[0]!.s;
-    const ids = changes.map((ch) => ch.id);
-    for (;;) {
-      const { rows: p } = await this.deps.pool.query<{ pending: boolean }>(pendingMarksSql(c, ids, upTo));
-      if (!p[0]!.pending) break;
-      if (Date.now() > deadline) return undefined;
-      await sleep(POLL_MS);
-    }
+    const mark = Math.max(...rows.map((r) => Number(r.seq)));
     return changes.map((ch) => ({
       id: ch.id,
       op: ch.op,
-      version: ch.op === 'UPSERT' ? Number(upTo) + 1 : Number.MAX_SAFE_INTEGER,
+      version: ch.op === 'UPSERT' ? mark + 1 : Number.MAX_SAFE_INTEGER,
     }));
   }
 

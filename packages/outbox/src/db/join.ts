@@ -223,9 +223,11 @@ export const pickMarksSql = (c: Collection, writes: number, fanout: number): Sql
 
 /**
  * Assembles the documents of these ids ($2, with their versions $3) and appends them to the outbox —
- * an upsert with the document's image, or a delete when the root row is gone — and removes every
- * mark of those ids this statement's snapshot sees (a mark committed after it stays for the next
- * assembly). An event's time is its earliest mark's: what the latency metrics measure from.
+ * an upsert with the document's image, or a delete when the root row is gone — and removes the marks
+ * of those ids drawn before their version (a mark is only ever taken by an assembly versioned after
+ * it: so a mark drawn after a commit is taken by an assembly whose snapshot holds that commit; the
+ * write API's wait relies on it). Marks the snapshot does not see, or drawn later, stay for the next
+ * assembly. An event's time is its earliest mark's: what the latency metrics measure from.
  */
 export function assembleSql(c: Collection, ids: string[], versions: string[]): Sql {
   const root = rootOf(c);
@@ -238,7 +240,7 @@ export function assembleSql(c: Collection, ids: string[], versions: string[]): S
   from unnest($2::text[], $3::bigint[]) as i(key, version)
   cross join lateral (
     select array_agg(seq) as seqs, min(at) as at from ${q(JOIN_MARKS_TABLE)}
-    where collection = $1 and node = '' and key = i.key) m
+    where collection = $1 and node = '' and key = i.key and seq < i.version) m
 ), gone as (
   delete from ${q(JOIN_MARKS_TABLE)} where seq = any(array(select unnest(seqs) from picked))
 ), docs as materialized (
@@ -262,11 +264,14 @@ export const markIdsSql = (c: Collection, ids: string[]): Sql => ({
   values: [c.name, ids],
 });
 
-/** Whether a mark of these ids at or below seq $3 is still to be assembled (a joined write's wait). */
-export const pendingMarksSql = (c: Collection, ids: string[], upTo: string): Sql => ({
-  text: `select exists (select 1 from ${q(JOIN_MARKS_TABLE)}
-  where collection = $1 and node = '' and key = any($2::text[]) and seq <= $3) as pending`,
-  values: [c.name, ids, upTo],
+/**
+ * Marks these ids for assembly again, as a write's (not fan-out), and returns the newest mark: an
+ * assembly versioned above it read a snapshot taken after this statement (the write API's wait).
+ */
+export const waitMarksSql = (c: Collection, ids: string[]): Sql => ({
+  text: `insert into ${q(JOIN_MARKS_TABLE)} (collection, node, key) select $1, '', k from unnest($2::text[]) k
+returning seq::text`,
+  values: [c.name, ids],
 });
 
 /** The ids among these that a statement's triggers marked (after `mark`, the sequence's last value before it). */
