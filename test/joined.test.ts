@@ -277,6 +277,50 @@ describe('joined documents', () => {
     expect(() => psql('drop table reviews')).toThrow(/would take away/);
   });
 
+  it('an UPDATE marks only what documents show; a relation removed takes its triggers and marks along; an id that cannot be a key is repaired away', async () => {
+    const client = await ns.pool.connect();
+    const marks = async () =>
+      Number(
+        (
+          await client.query<{ n: string }>(
+            `select count(*) as n from syncline_join_marks where collection = 'products' and key = 'p-1'`,
+          )
+        ).rows[0]!.n,
+      );
+    try {
+      await client.query('begin');
+      const before = await marks();
+      await client.query(`update products set internal_note = 'not in any document' where id = 'p-1'`);
+      await client.query(`update products set price = price where id = 'p-1'`);
+      expect(await marks()).toBe(before);
+      await client.query(`update products set name = name || '!' where id = 'p-1'`);
+      expect(await marks()).toBe(before + 1);
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+    // orders without items.product: its triggers on products go, and so would its marks at that node.
+    const { product: _gone, ...items } = orders.relations.items!.relations;
+    const fewer = { ...orders, relations: { items: { ...orders.relations.items!, relations: items } } };
+    const triggers = async () =>
+      (
+        await ns.pool.query<{ n: string }>(
+          `select count(*) as n from pg_trigger where tgrelid = 'products'::regclass and tgname like 'syncline_join_%'`,
+        )
+      ).rows[0]!.n;
+    expect(await triggers()).toBe('8');
+    const report = await enableCapture(ns.pool, fewer);
+    expect(report.actions.join('\n')).toMatch(/dropped trigger .* on products \(no longer joined\)/);
+    expect(await triggers()).toBe('4');
+    await enableCapture(ns.pool, orders);
+    expect(await triggers()).toBe('8');
+    // A document written by hand under an id no bigint key can have: reconcile finds it, and repair removes it.
+    await ns.es.index({ index: orders.index.alias, id: 'not-a-number', document: { customer: 'x' }, refresh: true });
+    const found = await reconcile(ns.pool, ns.es, declaration, orders, { repair: true });
+    expect(found.orphaned).toContain('not-a-number');
+    await inSync(orders);
+  });
+
   it('backfill publishes what was written while capture was off; dlq replay re-assembles', async () => {
     await disableCapture(ns.pool, orders);
     psql(`insert into orders values (3, 'Linus', now()); insert into order_items values (31, 3, 'p-1', 1)`);

@@ -8,7 +8,7 @@ export {
   disableCapture,
   enableCapture,
 } from './db/capture.ts';
-export { allJoinedDocumentsSql, joinedDocumentsSql, waitMarksSql } from './db/join.ts';
+export { allJoinedDocumentsSql, joinedDocumentsSql, pendingMarksSql, waitMarksSql } from './db/join.ts';
 export { migrate } from './db/migrations.ts';
 export { classifyPgError } from './db/pg-errors.ts';
 export { keyType } from './db/sql.ts';

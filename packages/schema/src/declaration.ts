@@ -82,9 +82,11 @@ const relationSchema = z
       if (name === 'id')
         ctx.addIssue({ code: 'custom', path: [name], message: "id is the joined row's key: reserved" });
     }
+    const columns = new Set([r.primaryKey, ...Object.entries(r.fields).map(([n, f]) => f.column ?? n)]);
     for (const name of Object.keys(r.relations)) {
-      if (Object.hasOwn(r.fields, name))
-        ctx.addIssue({ code: 'custom', path: ['relations', name], message: 'a field has this name' });
+      if (Object.hasOwn(r.fields, name) || columns.has(name)) {
+        ctx.addIssue({ code: 'custom', path: ['relations', name], message: 'a field or column has this name' });
+      }
     }
   })
   .transform((r): Relation => ({ ...r, mapping: r.mapping ?? (r.kind === 'one' ? 'object' : 'nested') }));
@@ -135,10 +137,31 @@ const collectionSchema = z
         message: 'relations need "capture": true (the tables are the application\'s)',
       });
     }
+    const rootColumns = new Set([c.primaryKey, ...Object.entries(c.fields).map(([n, f]) => f.column ?? n)]);
     for (const name of Object.keys(c.relations)) {
-      if (Object.hasOwn(c.fields, name))
-        ctx.addIssue({ code: 'custom', path: ['relations', name], message: 'a field has this name' });
+      if (Object.hasOwn(c.fields, name) || rootColumns.has(name)) {
+        ctx.addIssue({ code: 'custom', path: ['relations', name], message: 'a field or column has this name' });
+      }
     }
+    // Each relation is an Avro record named after its path (avro.ts): two paths must not make one name.
+    const records = new Map<string, string>();
+    const walk = (relations: Record<string, Relation>, at: string) => {
+      for (const [name, r] of Object.entries(relations)) {
+        const path = at ? `${at}.${name}` : name;
+        const record = `Joined_${path.replace(/\./g, '_')}`;
+        const other = records.get(record);
+        if (other) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['relations'],
+            message: `relations ${other} and ${path} would share the Avro record name ${record}`,
+          });
+        }
+        records.set(record, path);
+        walk(r.relations, path);
+      }
+    };
+    walk(c.relations, '');
     const columns = new Set<string>();
     for (const [name, f] of Object.entries(c.fields)) {
       const column = f.column ?? name;

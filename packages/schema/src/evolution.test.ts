@@ -176,6 +176,22 @@ describe('declaration', () => {
       parseDeclaration({ collections: [{ ...products, capture: false, relations: { brand: relation } }] });
     expect(parse).toThrow(/collections\.0\.relations: relations need "capture": true/);
     expect(parse).toThrow(/collections\.0\.relations\.brand\.id: id is the joined row's key/);
+    // A relation named like a column, and two paths that would make one Avro record name.
+    const country = { kind: 'one', table: 'countries', column: 'country_id' };
+    expect(() =>
+      parseDeclaration({
+        collections: [
+          {
+            ...products,
+            relations: {
+              tags: { kind: 'many', table: 't', column: 'p' },
+              brand: { ...relation, fields: {}, relations: { country } },
+              brand_country: country,
+            },
+          },
+        ],
+      }),
+    ).toThrow(/relations\.tags: a field or column has this name[\s\S]*brand\.country and brand_country would share/);
   });
 
   it('names the path of every mistake', () => {

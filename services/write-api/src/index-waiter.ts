@@ -8,7 +8,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import { sleep } from '@syncline/core';
 import { keyHash } from '@syncline/kafka';
-import { OUTBOX_TABLE, type WriteResult, waitMarksSql } from '@syncline/outbox';
+import { OUTBOX_TABLE, pendingMarksSql, type WriteResult, waitMarksSql } from '@syncline/outbox';
 import { type Collection, EventCodec, isJoined } from '@syncline/schema';
 import type { Admin, Kafka } from 'kafkajs';
 import type pg from 'pg';
@@ -34,7 +34,11 @@ export class PipelineIndexWaiter implements IndexWaiter {
   }
 
   async waitIndexed(c: Collection, changes: Change[], deadline: number): Promise<boolean> {
-    if (isJoined(c)) changes = await this.assembled(c, changes);
+    if (isJoined(c)) {
+      const assembled = await this.assembled(c, changes, deadline);
+      if (!assembled) return false;
+      changes = assembled;
+    }
     // Deletes need it; a large batch saves the index thousands of ids per poll by waiting on cheap reads of
     // the outbox and the group's offsets first, then checking the index once.
     const deletes = changes.filter((ch) => ch.op === 'DELETE');
@@ -59,23 +63,37 @@ export class PipelineIndexWaiter implements IndexWaiter {
   }
 
   /**
-   * A joined collection's write is versioned when it is assembled: the documents are marked again now,
-   * after the commit, and the wait is for a version above that mark — an assembly drawn after it, whose
-   * snapshot holds the write (join.ts). An upsert is then indexed at any such version; a delete once no
-   * version at all is left.
+   * A joined collection's write is versioned when it is assembled: each document is marked again now,
+   * after the commit, and an upsert is indexed at any version above its mark — an assembly that drew
+   * it after the mark, whose snapshot holds the write (join.ts). A delete first waits for its mark to
+   * be taken (every assembly of the id before it has then committed and reached the outbox), then, as
+   * any delete, for the pipeline to settle and the index to show no version at all. Undefined at the deadline.
    */
-  private async assembled(c: Collection, changes: Change[]): Promise<Change[]> {
-    const { rows } = await this.deps.pool.query<{ seq: string }>(
+  private async assembled(c: Collection, changes: Change[], deadline: number): Promise<Change[] | undefined> {
+    const { rows } = await this.deps.pool.query<{ id: string; seq: string }>(
       waitMarksSql(
         c,
         changes.map((ch) => ch.id),
       ),
     );
-    const mark = Math.max(...rows.map((r) => Number(r.seq)));
+    const mark = new Map(rows.map((r) => [r.id, r.seq]));
+    const deletes = changes.filter((ch) => ch.op === 'DELETE');
+    while (deletes.length) {
+      const { rows: pending } = await this.deps.pool.query<{ id: string }>(
+        pendingMarksSql(
+          c,
+          deletes.map((d) => d.id),
+          deletes.map((d) => mark.get(d.id)!),
+        ),
+      );
+      if (pending.length === 0) break;
+      if (Date.now() > deadline) return undefined;
+      await sleep(POLL_MS);
+    }
     return changes.map((ch) => ({
       id: ch.id,
       op: ch.op,
-      version: ch.op === 'UPSERT' ? mark + 1 : Number.MAX_SAFE_INTEGER,
+      version: ch.op === 'UPSERT' ? Number(mark.get(ch.id)) + 1 : Number.MAX_SAFE_INTEGER,
     }));
   }
 

@@ -14,9 +14,9 @@ import { retry, SynclineError } from '@syncline/core';
 import { type Collection, fieldColumns, isJoined, type JoinNode } from '@syncline/schema';
 import type pg from 'pg';
 import { withTransaction } from '../write/transaction.ts';
-import { joinNames, joinTables, markTriggersSql, nodeColumns } from './join.ts';
+import { joinNames, joinTables, joinTriggerPrefix, markTriggersSql, nodeColumns } from './join.ts';
 import { classifyPgError } from './pg-errors.ts';
-import { CAPTURE_TABLE, OUTBOX_TABLE, q, VERSION_SEQUENCE } from './tables.ts';
+import { CAPTURE_TABLE, JOIN_MARKS_TABLE, OUTBOX_TABLE, q, VERSION_SEQUENCE } from './tables.ts';
 
 /**
  * The names capture installs for a collection (functions in the current schema, triggers on the
@@ -383,6 +383,44 @@ async function unindexedLinks(client: pg.ClientBase, c: Collection): Promise<str
   return [...new Set(missing)];
 }
 
+/**
+ * The collection's marking triggers on tables its declaration no longer joins (a relation removed or
+ * renamed): dropped, with the registry rows of those tables and the marks of nodes it no longer has,
+ * which nothing would ever expand. Returns what it dropped.
+ */
+async function dropStale(client: pg.ClientBase, c: Collection, keep: Set<string>): Promise<string[]> {
+  const { rows } = await client.query<{ table_name: string; tgname: string }>(
+    `select c.relname as table_name, t.tgname from pg_trigger t join pg_class c on c.oid = t.tgrelid
+     where c.relnamespace = to_regnamespace(current_schema()) and starts_with(t.tgname::text, $1)`,
+    [`${joinTriggerPrefix(c)}_`],
+  );
+  const dropped: string[] = [];
+  for (const r of rows.filter((r) => !keep.has(r.table_name))) {
+    await client.query(`drop trigger if exists ${q(r.tgname)} on ${q(r.table_name)}`);
+    dropped.push(`dropped trigger ${r.tgname} on ${r.table_name} (no longer joined)`);
+  }
+  await client.query(
+    `delete from ${q(CAPTURE_TABLE)} where starts_with(collection, $1) and not (collection = any($2))`,
+    [`${c.name}:`, [...keep].map((t) => registryName(c, t))],
+  );
+  const nodes = [...joinTables(c).values()].flat().map((n) => n.path);
+  await client.query(`delete from ${q(JOIN_MARKS_TABLE)} where collection = $1 and not (node = any($2))`, [
+    c.name,
+    keep.size ? nodes : [],
+  ]);
+  return dropped;
+}
+
+/** Tables whose rows a logical-replication subscription applies: its apply worker fires no statement trigger. */
+async function subscribedTables(client: pg.ClientBase, tables: string[]): Promise<string[]> {
+  const { rows } = await client.query<{ t: string }>(
+    `select c.relname as t from pg_subscription_rel s join pg_class c on c.oid = s.srrelid
+     where c.relnamespace = to_regnamespace(current_schema()) and c.relname = any($1)`,
+    [tables],
+  );
+  return rows.map((r) => r.t);
+}
+
 async function enableJoined(client: pg.PoolClient, c: Collection): Promise<CaptureReport> {
   const tables = joinTables(c);
   const shapes = new Map<string, TableShape>();
@@ -401,7 +439,7 @@ async function enableJoined(client: pg.PoolClient, c: Collection): Promise<Captu
   for (const trig of [plain.changeTrigger, plain.truncateTrigger]) {
     await client.query(`drop trigger if exists ${q(trig)} on ${q(c.table)}`);
   }
-  const actions: string[] = [];
+  const actions: string[] = await dropStale(client, c, new Set(tables.keys()));
   for (const [table, nodes] of tables) {
     for (const sql of markTriggersSql(c, schema, table, nodes)) await client.query(sql);
     const n = joinNames(c, table);
@@ -415,11 +453,16 @@ async function enableJoined(client: pg.PoolClient, c: Collection): Promise<Captu
     );
   }
   actions.push(
-    'the triggers run after each insert, update and delete statement and before truncate, ENABLE ALWAYS (they fire under session_replication_role = replica too)',
+    'the triggers run after each insert, update and delete statement and before truncate, ENABLE ALWAYS (they fire under session_replication_role = replica too, though not in a logical-replication apply worker)',
   );
   const notes = [
     'a change to any of these tables marks the documents it touches; the relay assembles them (the join evaluated in PostgreSQL) and publishes each with a new version',
   ];
+  for (const t of await subscribedTables(client, [...tables.keys()])) {
+    notes.push(
+      `WARNING: ${t} is written by a logical-replication subscription, whose apply worker fires no statement trigger: its changes are not captured (capture the publisher's tables instead)`,
+    );
+  }
   for (const link of await unindexedLinks(client, c)) {
     notes.push(
       `${link} has no index: every assembly or fan-out through it reads the whole table; create index on ${link.replace('.', ' (')})`,
@@ -440,7 +483,7 @@ async function enableJoined(client: pg.PoolClient, c: Collection): Promise<Captu
 }
 
 async function disableJoined(client: pg.PoolClient, c: Collection): Promise<CaptureReport> {
-  const actions: string[] = [];
+  const actions: string[] = await dropStale(client, c, new Set(joinTables(c).keys()));
   for (const table of joinTables(c).keys()) {
     const n = joinNames(c, table);
     if (await tableShape(client, table)) {
@@ -474,6 +517,9 @@ async function joinedStatus(client: pg.ClientBase, c: Collection): Promise<Captu
       else if (state !== 'A') problems.push(`trigger ${trig} on ${table} is not ENABLE ALWAYS (state ${state})`);
     }
     if (found.size === 4) installed++;
+  }
+  for (const t of await subscribedTables(client, [...tables.keys()])) {
+    problems.push(`${t} is written by a logical-replication subscription: its changes are not captured`);
   }
   return { collection: c.name, table: c.table, enabled: installed === tables.size, problems };
 }

@@ -35,9 +35,12 @@ export function joinTables(c: Collection): Map<string, JoinNode[]> {
   return tables;
 }
 
+/** What the names of a collection's marking triggers begin with, on whichever table. */
+export const joinTriggerPrefix = (c: Collection) => `syncline_join_${short(c.name)}`;
+
 /** The names the marking triggers of one collection on one table use. */
 export const joinNames = (c: Collection, table: string) => {
-  const base = `syncline_join_${short(c.name)}`;
+  const base = joinTriggerPrefix(c);
   return {
     fn: `syncline_join_${c.name.slice(0, 20)}_${short(`${c.name}/${table}`)}`,
     triggers: {
@@ -50,19 +53,31 @@ export const joinNames = (c: Collection, table: string) => {
 };
 
 /**
- * For the rows of `source` (an alias of the table's rows), the marks they make at each node the
- * table is: a root row marks its document; a row joined as many marks the parent row it belongs to
- * (its old and its new parent, when both sources are given); a row joined as one marks itself, and
- * the assembler finds the rows that join it.
+ * For the rows of a source (a table's rows, or a transition table), the marks they make at each node
+ * the table is: a root row marks its document; a row joined as many marks the parent row it belongs
+ * to (its old and its new parent, when both transition tables are given); a row joined as one marks
+ * itself, and the assembler finds the rows that join it. `source(n)` is the rows to read for node n.
  */
-function marksOf(nodes: JoinNode[], source: string): string[] {
+function marksOf(nodes: JoinNode[], source: (n: JoinNode) => string): string[] {
   return nodes.map((n) => {
-    if (!n.relation) return `select '' as node, s.${q(n.primaryKey)}::text as key from ${source} s`;
+    if (!n.relation) return `select '' as node, s.${q(n.primaryKey)}::text as key from ${source(n)} s`;
     if (n.relation.kind === 'many') {
-      return `select ${literal(n.parent!.path)} as node, s.${q(n.relation.column)}::text as key from ${source} s`;
+      return `select ${literal(n.parent!.path)} as node, s.${q(n.relation.column)}::text as key from ${source(n)} s`;
     }
-    return `select ${literal(n.path)} as node, s.${q(n.primaryKey)}::text as key from ${source} s`;
+    return `select ${literal(n.path)} as node, s.${q(n.primaryKey)}::text as key from ${source(n)} s`;
   });
+}
+
+/**
+ * The rows of one side of an UPDATE (old_rows or new_rows) whose columns that node reads changed: an
+ * update of a column no document shows (a brand's updated_at) marks nothing, so it fans out to nothing.
+ */
+function changedRows(n: JoinNode, side: 'old_rows' | 'new_rows'): string {
+  const other = side === 'old_rows' ? 'new_rows' : 'old_rows';
+  const cols = nodeColumns(n);
+  const row = (alias: string) => `row(${cols.map((c) => `${alias}.${q(c)}`).join(', ')})`;
+  return `(select r.* from ${side} r where not exists (
+      select 1 from ${other} x where x.${q(n.primaryKey)} = r.${q(n.primaryKey)} and ${row('x')} is not distinct from ${row('r')}))`;
 }
 
 /** The statements that install the marking triggers of one collection on one of its tables (schema-qualified). */
@@ -70,7 +85,7 @@ export function markTriggersSql(c: Collection, schema: string, table: string, no
   const n = joinNames(c, table);
   const t = `${ident(schema)}.${q(table)}`;
   const marks = `${ident(schema)}.${q(JOIN_MARKS_TABLE)}`;
-  const insert = (sources: string[]) =>
+  const insert = (sources: ((n: JoinNode) => string)[]) =>
     `insert into ${marks} (collection, node, key)
     select distinct ${literal(c.name)}, m.node, m.key from (${sources.flatMap((s) => marksOf(nodes, s)).join('\n      union all ')}) m
     where m.key is not null;`;
@@ -78,11 +93,11 @@ export function markTriggersSql(c: Collection, schema: string, table: string, no
   security definer set search_path = pg_catalog, pg_temp as $syncline$
 begin
   if TG_OP = 'INSERT' then
-    ${insert(['new_rows'])}
+    ${insert([() => 'new_rows'])}
   elsif TG_OP = 'UPDATE' then
-    ${insert(['old_rows', 'new_rows'])}
+    ${insert([(node) => changedRows(node, 'old_rows'), (node) => changedRows(node, 'new_rows')])}
   elsif TG_OP = 'DELETE' then
-    ${insert(['old_rows'])}
+    ${insert([() => 'old_rows'])}
   else
     -- TRUNCATE: as if every row were deleted. In REPEATABLE READ or SERIALIZABLE the rows committed
     -- while it waited for its lock would not be seen: refused, loudly, instead.
@@ -90,7 +105,7 @@ begin
       raise exception 'Syncline captures %: TRUNCATE it in a READ COMMITTED transaction', ${literal(table)}
         using hint = 'In REPEATABLE READ or SERIALIZABLE, the rows it removes cannot all be seen; use DELETE or READ COMMITTED';
     end if;
-    ${insert([`only ${t}`])}
+    ${insert([() => `only ${t}`])}
   end if;
   return null;
 end $syncline$`;
@@ -127,8 +142,9 @@ function jsonObject(pairs: [string, string][]): string {
  * below it — the joined row's image or null (one), the array of them ordered by key (many).
  */
 function imageSql(node: JoinNode, a: string, depth: number): string {
+  // Keys as text: a bigint key beyond 2^53 would be rounded by a JSON number.
   const pairs: [string, string][] = [
-    [node.primaryKey, `${a}.${q(node.primaryKey)}`],
+    [node.primaryKey, `${a}.${q(node.primaryKey)}::text`],
     ...Object.entries(node.fields).map(([name, f]): [string, string] => [
       f.column ?? name,
       `${a}.${q(f.column ?? name)}`,
@@ -160,12 +176,29 @@ function imageSql(node: JoinNode, a: string, depth: number): string {
 const rootOf = (c: Collection): JoinNode => joinNodes(c)[0]!;
 const keyCast = (node: JoinNode) => KEY_PG_TYPES[node.primaryKeyType];
 
+/** The text form PostgreSQL prints for each kind of key (POSIX regular expressions). */
+const KEY_FORM: Record<KeyType, string> = {
+  text: '',
+  integer: '^-?[0-9]{1,18}$',
+  uuid: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+};
+
+/**
+ * A text id (SQL expression) as the root's key, or null when no key can have that form: an id that
+ * cannot be a key (a document written into the index by hand, reconciled) is then a document without
+ * a row, not an error that would hold up every other document.
+ */
+const asKey = (root: JoinNode, id: string): string =>
+  root.primaryKeyType === 'text'
+    ? id
+    : `(case when ${id} ~ ${literal(KEY_FORM[root.primaryKeyType])} then ${id}::${keyCast(root)} end)`;
+
 /** The documents (images) of these ids, by one statement: the join evaluated in PostgreSQL ($1 ids). */
 export function joinedDocumentsSql(c: Collection, ids: string[]): Sql {
   const root = rootOf(c);
   return {
     text: `select j0.${q(root.primaryKey)}::text as id, ${imageSql(root, 'j0', 0)} as image
-from ${q(c.table)} j0 where j0.${q(root.primaryKey)} = any($1::text[]::${keyCast(root)}[])`,
+from ${q(c.table)} j0 where j0.${q(root.primaryKey)} in (select ${asKey(root, 'k')} from unnest($1::text[]) k)`,
     values: [ids],
   };
 }
@@ -247,7 +280,7 @@ export function assembleSql(c: Collection, ids: string[], versions: string[]): S
   select p.key, p.version, p.at,
     case when j0.${q(root.primaryKey)} is null then 'DELETE' else 'UPSERT' end as op,
     case when j0.${q(root.primaryKey)} is null then null else ${imageSql(root, 'j0', 0)} end as image
-  from picked p left join ${q(c.table)} j0 on j0.${q(root.primaryKey)} = p.key::${keyCast(root)}
+  from picked p left join ${q(c.table)} j0 on j0.${q(root.primaryKey)} = ${asKey(root, 'p.key')}
 )
 insert into ${q(OUTBOX_TABLE)} (seq, collection, aggregate_id, op, version, payload, created_at)
 select version, $1, key, op, version, image, coalesce(at, clock_timestamp()) from docs order by version`,
@@ -265,13 +298,21 @@ export const markIdsSql = (c: Collection, ids: string[]): Sql => ({
 });
 
 /**
- * Marks these ids for assembly again, as a write's (not fan-out), and returns the newest mark: an
- * assembly versioned above it read a snapshot taken after this statement (the write API's wait).
+ * Marks these ids for assembly again, as a write's (not fan-out), and returns each id's mark: an
+ * assembly that versions the id above it read a snapshot taken after this statement (the write API's
+ * wait), and once the mark is gone, every assembly of the id before it has committed.
  */
 export const waitMarksSql = (c: Collection, ids: string[]): Sql => ({
   text: `insert into ${q(JOIN_MARKS_TABLE)} (collection, node, key) select $1, '', k from unnest($2::text[]) k
-returning seq::text`,
+returning key as id, seq::text`,
   values: [c.name, ids],
+});
+
+/** Which of these marks (ids with their seqs) are still to be assembled. */
+export const pendingMarksSql = (c: Collection, ids: string[], seqs: string[]): Sql => ({
+  text: `select w.id from unnest($2::text[], $3::bigint[]) as w(id, seq)
+where exists (select 1 from ${q(JOIN_MARKS_TABLE)} m where m.collection = $1 and m.node = '' and m.key = w.id and m.seq = w.seq)`,
+  values: [c.name, ids, seqs],
 });
 
 /** The ids among these that a statement's triggers marked (after `mark`, the sequence's last value before it). */

@@ -41,6 +41,8 @@ const LAG_MS = 50;
 const IDLE_MIN_MS = 2;
 const IDLE_MAX_MS = 100;
 const SAMPLE_MS = 5000;
+/** Fan-out never gets less than one batch per this many seconds, however large the backlog. */
+const FLOOR_SHARE = 10;
 /** How long the assembly waits when fan-out is left but its budget is spent. */
 const FANOUT_WAIT_MS = 20;
 
@@ -115,7 +117,9 @@ class StepLoop {
 
 /** Runs fn in a transaction holding the lock, or does nothing (and returns undefined) when another holds it. */
 async function underLock<T>(client: pg.Client, lock: string, fn: () => Promise<T>): Promise<T | undefined> {
-  await client.query('begin');
+  // READ COMMITTED whatever the database's default: each statement takes its own snapshot, so the one
+  // that reads the documents sees every commit before it, after the lock and the versions (join.ts).
+  await client.query('begin isolation level read committed');
   try {
     const { rows } = await client.query<{ ok: boolean }>(
       `select pg_try_advisory_xact_lock(${operationLockKey('$1')}) as ok`,
@@ -142,6 +146,8 @@ export class DocumentAssembler {
   private onAssembled: () => void = () => {};
   /** Fan-out documents that may be assembled now (a token bucket filled at fanoutRate, up to one batch). */
   private tokens = 0;
+  /** Fan-out that is assembled whatever the backlog (a bucket filled at one batch a second): never starved. */
+  private floor = 0;
   private filledAt = performance.now();
 
   constructor(declaration: Declaration, deps: DocumentAssembler['deps']) {
@@ -157,9 +163,26 @@ export class DocumentAssembler {
       round: m.histogram('syncline_assembler_round_seconds', 'One assembly transaction of one collection'),
       pending: m.gauge('syncline_assembler_pending_marks', 'Marks of joined documents not yet assembled'),
     };
+    // One collection failing (a document PostgreSQL cannot assemble) holds up only itself: its error is
+    // logged and retried with the next steps, while the other collections go on.
+    const failing = new Map<string, number>();
     const each = (fn: (client: pg.Client, c: Collection) => Promise<Step>) => async (client: pg.Client) => {
-      const steps = [];
-      for (const c of this.collections) steps.push(await fn(client, c));
+      const steps: Step[] = [];
+      let failed: unknown;
+      for (const c of this.collections) {
+        if ((failing.get(c.name) ?? 0) > performance.now()) continue;
+        try {
+          steps.push(await fn(client, c));
+          failing.delete(c.name);
+        } catch (err) {
+          if (this.collections.length === 1) throw err;
+          failed = err;
+          failing.set(c.name, performance.now() + 1000);
+          deps.log.error({ err, collection: c.name }, 'cannot assemble this collection; retrying in 1 s');
+          await client.query('rollback').catch(() => {});
+        }
+      }
+      if (failed && steps.length === 0) throw failed;
       return { work: steps.reduce((n, s) => n + s.work, 0), throttled: steps.some((s) => s.throttled) };
     };
     const { pgUrl, log } = deps;
@@ -273,11 +296,12 @@ export class DocumentAssembler {
     const now = performance.now();
     this.tokens =
       fanoutRate > 0 ? Math.min(batchSize, this.tokens + ((now - this.filledAt) * fanoutRate) / 1000) : batchSize;
+    this.floor = Math.min(batchSize, this.floor + ((now - this.filledAt) * batchSize) / 1000 / FLOOR_SHARE);
     this.filledAt = now;
     // What waits for the index, read before the lock: fan-out waits while the relay and the sink have enough to do.
     const { rows: backlog } = await client.query<{ n: number }>(outboxBacklogSql(fanoutBacklog));
     const room = fanoutBacklog - backlog[0]!.n - (backlog[0]!.n < fanoutBacklog ? await this.sinkLag(c) : 0);
-    const budget = Math.max(0, Math.min(Math.floor(this.tokens), room));
+    const budget = Math.max(Math.floor(this.floor), Math.min(Math.floor(this.tokens), room));
     const end = this.metrics.round.startTimer();
     const result = await underLock(client, assembleLockName(c.name), async () => {
       const { rows: picked } = await client.query<{ key: string; version: string; fanout: boolean }>(
@@ -301,6 +325,7 @@ export class DocumentAssembler {
       this.onAssembled();
     }
     if (fanoutRate > 0) this.tokens -= result.fannedOut;
+    this.floor = Math.max(0, this.floor - result.fannedOut);
     // The budget ran out with fan-out perhaps left: wait for more (writers' documents still come first).
     const throttled = result.fannedOut >= budget;
     return { work: result.picked - (throttled ? result.fannedOut : 0), throttled };
