@@ -10,17 +10,11 @@ export interface Drift {
   different: string[];
 }
 
-/**
- * versions: for a captured table (which stores none), each id's newest version in the topic, which
- * the index must hold; without it, a captured table's documents are compared by content only.
- */
-export async function compareEsWithPg(
+/** Every document of the collection's index (refreshed first), with its version. */
+export async function esDocuments(
   es: Client,
-  pool: pg.Pool,
   c: Collection,
-  versions?: Map<string, number>,
-): Promise<Drift> {
-  const { rows } = await pool.query<Record<string, unknown>>(`select * from "${c.table}"`);
+): Promise<Map<string, { version: number; source: unknown }>> {
   await es.indices.refresh({ index: c.index.alias });
   const docs = new Map<string, { version: number; source: unknown }>();
   let res = await es.search({
@@ -35,6 +29,21 @@ export async function compareEsWithPg(
     res = await es.scroll({ scroll_id: res._scroll_id!, scroll: '1m' });
   }
   if (res._scroll_id) await es.clearScroll({ scroll_id: res._scroll_id }).catch(() => {});
+  return docs;
+}
+
+/**
+ * versions: for a captured table (which stores none), each id's newest version in the topic, which
+ * the index must hold; without it, a captured table's documents are compared by content only.
+ */
+export async function compareEsWithPg(
+  es: Client,
+  pool: pg.Pool,
+  c: Collection,
+  versions?: Map<string, number>,
+): Promise<Drift> {
+  const { rows } = await pool.query<Record<string, unknown>>(`select * from "${c.table}"`);
+  const docs = await esDocuments(es, c);
   const drift: Drift = { missing: [], orphaned: [], different: [] };
   for (const row of rows) {
     const id = String(row[c.primaryKey]);

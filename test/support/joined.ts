@@ -1,9 +1,9 @@
 // Joined documents in tests: a second joined collection (orders → items → product, integer keys),
 // and the comparison of an index with the join evaluated in PostgreSQL by queries written by hand
 // (not by Syncline's SQL).
-import type { Client as EsClient } from '@elastic/elasticsearch';
 import { type Collection, EventCodec, parseDeclaration, SCHEMA_HEADER } from '@syncline/schema';
 import { type Namespace, readTopic } from '@syncline/testkit';
+import { esDocuments } from './compare.ts';
 
 /** Orders with their items, each item with its product's name: two levels, integer keys, a table (products) in two collections. */
 export const ORDERS_SQL = `
@@ -74,25 +74,6 @@ function canonical(v: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(v ?? null);
-}
-
-/** Every document of the index, with its version. */
-async function esDocuments(es: EsClient, c: Collection): Promise<Map<string, { version: number; source: unknown }>> {
-  await es.indices.refresh({ index: c.index.alias });
-  const docs = new Map<string, { version: number; source: unknown }>();
-  let res = await es.search({
-    index: c.index.alias,
-    size: 5000,
-    version: true,
-    scroll: '1m',
-    query: { match_all: {} },
-  });
-  while (res.hits.hits.length > 0) {
-    for (const h of res.hits.hits) docs.set(h._id!, { version: h._version!, source: h._source });
-    res = await es.scroll({ scroll_id: res._scroll_id!, scroll: '1m' });
-  }
-  if (res._scroll_id) await es.clearScroll({ scroll_id: res._scroll_id }).catch(() => {});
-  return docs;
 }
 
 /** What differs between the index and the hand-written join (empty lists: equal). */

@@ -141,7 +141,7 @@ function jsonObject(pairs: [string, string][]): string {
  * A node's row (alias `a`) as its image: its key and declared columns, then each relation joined
  * below it — the joined row's image or null (one), the array of them ordered by key (many).
  */
-function imageSql(node: JoinNode, a: string, depth: number): string {
+function imageSql(nodes: JoinNode[], node: JoinNode, a: string, depth: number): string {
   // Keys as text: a bigint key beyond 2^53 would be rounded by a JSON number.
   const pairs: [string, string][] = [
     [node.primaryKey, `${a}.${q(node.primaryKey)}::text`],
@@ -150,21 +150,12 @@ function imageSql(node: JoinNode, a: string, depth: number): string {
       `${a}.${q(f.column ?? name)}`,
     ]),
   ];
-  for (const [name, r] of Object.entries(node.relations)) {
+  for (const child of nodes.filter((n) => n.parent === node)) {
+    const r = child.relation!;
     const b = `j${depth + 1}`;
-    const child: JoinNode = {
-      path: node.path ? `${node.path}.${name}` : name,
-      table: r.table,
-      primaryKey: r.primaryKey,
-      primaryKeyType: r.primaryKeyType,
-      relation: r,
-      parent: node,
-      fields: r.fields,
-      relations: r.relations,
-    };
-    const image = imageSql(child, b, depth + 1);
+    const image = imageSql(nodes, child, b, depth + 1);
     pairs.push([
-      name,
+      child.path.split('.').at(-1)!,
       r.kind === 'one'
         ? `(select ${image} from ${q(r.table)} ${b} where ${b}.${q(r.primaryKey)} = ${a}.${q(r.column)})`
         : `coalesce((select jsonb_agg(${image} order by ${b}.${q(r.primaryKey)}) from ${q(r.table)} ${b} where ${b}.${q(r.column)} = ${a}.${q(node.primaryKey)}), '[]'::jsonb)`,
@@ -197,7 +188,7 @@ const asKey = (root: JoinNode, id: string): string =>
 export function joinedDocumentsSql(c: Collection, ids: string[]): Sql {
   const root = rootOf(c);
   return {
-    text: `select j0.${q(root.primaryKey)}::text as id, ${imageSql(root, 'j0', 0)} as image
+    text: `select j0.${q(root.primaryKey)}::text as id, ${imageSql(joinNodes(c), root, 'j0', 0)} as image
 from ${q(c.table)} j0 where j0.${q(root.primaryKey)} in (select ${asKey(root, 'k')} from unnest($1::text[]) k)`,
     values: [ids],
   };
@@ -207,7 +198,7 @@ from ${q(c.table)} j0 where j0.${q(root.primaryKey)} in (select ${asKey(root, 'k
 export function allJoinedDocumentsSql(c: Collection): string {
   const root = rootOf(c);
   const key = `j0.${q(root.primaryKey)}`;
-  return `select ${key}::text as id, ${imageSql(root, 'j0', 0)} as image from ${q(c.table)} j0
+  return `select ${key}::text as id, ${imageSql(joinNodes(c), root, 'j0', 0)} as image from ${q(c.table)} j0
 order by ${root.primaryKeyType === 'text' ? key : `${key}::text`} collate "C"`;
 }
 
@@ -279,7 +270,7 @@ export function assembleSql(c: Collection, ids: string[], versions: string[]): S
 ), docs as materialized (
   select p.key, p.version, p.at,
     case when j0.${q(root.primaryKey)} is null then 'DELETE' else 'UPSERT' end as op,
-    case when j0.${q(root.primaryKey)} is null then null else ${imageSql(root, 'j0', 0)} end as image
+    case when j0.${q(root.primaryKey)} is null then null else ${imageSql(joinNodes(c), root, 'j0', 0)} end as image
   from picked p left join ${q(c.table)} j0 on j0.${q(root.primaryKey)} = ${asKey(root, 'p.key')}
 )
 insert into ${q(OUTBOX_TABLE)} (seq, collection, aggregate_id, op, version, payload, created_at)
