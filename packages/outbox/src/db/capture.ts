@@ -16,7 +16,7 @@ import type pg from 'pg';
 import { withTransaction } from '../write/transaction.ts';
 import { joinNames, joinTables, joinTriggerPrefix, markTriggersSql, nodeColumns } from './join.ts';
 import { classifyPgError } from './pg-errors.ts';
-import { CAPTURE_TABLE, JOIN_MARKS_TABLE, OUTBOX_TABLE, q, VERSION_SEQUENCE } from './tables.ts';
+import { CAPTURE_TABLE, ident, JOIN_MARKS_TABLE, literal, OUTBOX_TABLE, q, VERSION_SEQUENCE } from './tables.ts';
 
 /**
  * The names capture installs for a collection (functions in the current schema, triggers on the
@@ -32,10 +32,6 @@ export const captureNames = (c: Collection) => {
     truncateTrigger: 'syncline_capture_truncate',
   };
 };
-
-/** A quoted identifier and a string literal for names that do not come from the declaration (the schema). */
-const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 const guardName = (schema: string) => ident(`syncline_capture_guard_${schema}`.slice(0, 63));
 

@@ -12,13 +12,20 @@
 // so a stale assembly can never win, whichever tables changed in whichever order.
 
 import { createHash } from 'node:crypto';
-import { type Collection, type JoinNode, joinNodes, type KeyType } from '@syncline/schema';
-import { JOIN_MARKS_TABLE, OUTBOX_TABLE, q, type Sql, VERSION_SEQUENCE } from './tables.ts';
+import { type Collection, type JoinNode, joinNodes } from '@syncline/schema';
+import {
+  ident,
+  JOIN_MARKS_TABLE,
+  KEY_FORMS,
+  KEY_PG_TYPES,
+  literal,
+  OUTBOX_TABLE,
+  q,
+  type Sql,
+  VERSION_SEQUENCE,
+} from './tables.ts';
 
-const KEY_PG_TYPES: Record<KeyType, string> = { text: 'text', integer: 'bigint', uuid: 'uuid' };
 const short = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 8);
-const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** The columns of a node's table that its documents read (the key, the declared fields, the links). */
 export function nodeColumns(node: JoinNode): string[] {
@@ -167,13 +174,6 @@ function imageSql(nodes: JoinNode[], node: JoinNode, a: string, depth: number): 
 const rootOf = (c: Collection): JoinNode => joinNodes(c)[0]!;
 const keyCast = (node: JoinNode) => KEY_PG_TYPES[node.primaryKeyType];
 
-/** The text form PostgreSQL prints for each kind of key (POSIX regular expressions). */
-const KEY_FORM: Record<KeyType, string> = {
-  text: '',
-  integer: '^-?[0-9]{1,18}$',
-  uuid: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
-};
-
 /**
  * A text id (SQL expression) as the root's key, or null when no key can have that form: an id that
  * cannot be a key (a document written into the index by hand, reconciled) is then a document without
@@ -182,7 +182,7 @@ const KEY_FORM: Record<KeyType, string> = {
 const asKey = (root: JoinNode, id: string): string =>
   root.primaryKeyType === 'text'
     ? id
-    : `(case when ${id} ~ ${literal(KEY_FORM[root.primaryKeyType])} then ${id}::${keyCast(root)} end)`;
+    : `(case when ${id} ~ ${literal(KEY_FORMS[root.primaryKeyType])} then ${id}::${keyCast(root)} end)`;
 
 /** The documents (images) of these ids, by one statement: the join evaluated in PostgreSQL ($1 ids). */
 export function joinedDocumentsSql(c: Collection, ids: string[]): Sql {

@@ -1,15 +1,22 @@
 // SQL derived from a collection declaration. Identifiers come only from the validated declaration
 // (lower-case identifiers, see declaration.ts) and are quoted; values always travel as parameters.
 import { createHash } from 'node:crypto';
-import { type Collection, type FieldDeclaration, fieldColumns, type KeyType, pgColumnType } from '@syncline/schema';
-import { documentLockKey, OUTBOX_TABLE, q, type Sql, VERSION_COLUMN, VERSION_SEQUENCE } from './tables.ts';
+import { type Collection, type FieldDeclaration, fieldColumns, pgColumnType } from '@syncline/schema';
+import {
+  documentLockKey,
+  KEY_FORMS,
+  KEY_PG_TYPES,
+  OUTBOX_TABLE,
+  q,
+  type Sql,
+  VERSION_COLUMN,
+  VERSION_SEQUENCE,
+} from './tables.ts';
 
 /** True for the outbox rows of one relay shard (both given as SQL expressions): a document id's events all land in one. */
 export const shardFilterSql = (count: string, index: string): string =>
   `(hashtextextended(aggregate_id, 0) & 9223372036854775807) % ${count} = ${index}`;
 
-/** The PostgreSQL type of each kind of primary key; ids travel as text and are cast to it. */
-const KEY_PG_TYPES: Record<KeyType, string> = { text: 'text', integer: 'bigint', uuid: 'uuid' };
 export const keyType = (c: Collection): string => KEY_PG_TYPES[c.primaryKeyType];
 
 export function createTableSql(c: Collection): Sql {
@@ -150,16 +157,6 @@ where t.${q(c.primaryKey)} = any((select array_agg(k) from unnest($1::text[]) k 
 ${lock ? `order by t.${q(c.primaryKey)} for share of t nowait` : ''}`,
   values: [ids, KEY_FORMS[c.primaryKeyType]],
 });
-
-/**
- * The text form PostgreSQL prints for each kind of key (POSIX regular expressions): ids of another
- * form cannot be a key of the table, so they are not cast (a text key takes any id).
- */
-const KEY_FORMS: Record<KeyType, string> = {
-  text: '',
-  integer: '^-?[0-9]{1,18}$',
-  uuid: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
-};
 
 /** t's key equals the text id k (given as SQL), casting k only when it has the key type's form ($form). */
 const keyMatch = (c: Collection, t: string, k: string, form: string) =>

@@ -3,6 +3,7 @@
 // from here and from the validated declaration and are quoted; values always travel as parameters.
 
 import { SynclineError } from '@syncline/core';
+import type { KeyType } from '@syncline/schema';
 import type pg from 'pg';
 
 export const OUTBOX_TABLE = 'syncline_outbox';
@@ -19,6 +20,23 @@ export const CAPTURE_TABLE = 'syncline_capture';
 export const JOIN_MARKS_TABLE = 'syncline_join_marks';
 
 export const q = (identifier: string): string => `"${identifier}"`;
+
+/** A quoted identifier and a string literal for names that do not come from the declaration (a schema's). */
+export const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+export const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
+/** The PostgreSQL type of each kind of primary key; ids travel as text and are cast to it. */
+export const KEY_PG_TYPES: Record<KeyType, string> = { text: 'text', integer: 'bigint', uuid: 'uuid' };
+
+/**
+ * The text form PostgreSQL prints for each kind of key (POSIX regular expressions): ids of another
+ * form cannot be a key of the table, so they are not cast (a text key takes any id).
+ */
+export const KEY_FORMS: Record<KeyType, string> = {
+  text: '',
+  integer: '^-?[0-9]{1,18}$',
+  uuid: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+};
 
 /** A statement and its parameters, as every SQL builder returns them (pg's QueryConfig). */
 export interface Sql {
