@@ -99,7 +99,7 @@ await benchmark('capture', async (ns, base) => {
 
   const versus: VersusResult | undefined = process.argv.includes('--no-debezium')
     ? undefined
-    : await versusDebezium(ns.kafka, base);
+    : await versusDebezium(ns.kafkajs, ns.kafka, base);
 
   const rows = settings.map((s) => {
     const ratio = median(s.captured) / median(s.plain);

@@ -24,7 +24,7 @@ await benchmark('benchops', async (ns, declaration) => {
 
   // The topic: one event per document, as the relay would have written them.
   const codec = new EventCodec(c);
-  await produceEvents(kafka, codec, c.topic, DOCS, (n) => ({
+  await produceEvents(ns.kafkajs, codec, c.topic, DOCS, (n) => ({
     collection: 'products',
     id: id(n),
     op: 'UPSERT',

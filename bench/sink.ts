@@ -42,7 +42,7 @@ await benchmark('benchsink', async (ns, declaration) => {
     committedAt: now,
     document: benchDocument(i, 'A product used by the sink benchmark, with a description of moderate length.', now),
   }));
-  await produceEvents(kafka, codec, c.topic, EVENTS, (i) => events[i]!);
+  await produceEvents(ns.kafkajs, codec, c.topic, EVENTS, (i) => events[i]!);
 
   // The ceiling (bulk helper, from memory, into an index with the collection's settings and mapping) and
   // the sink draining the topic into a fresh index with a fresh group alternate; round 0 warms both up

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
-import { ensureTopics, topicsOf } from '@syncline/kafka';
+import { ensureTopics, type KafkaClient, topicsOf } from '@syncline/kafka';
 import { buildRelay, createPool, enableCapture, migrate } from '@syncline/outbox';
 import { type Declaration, EventCodec } from '@syncline/schema';
 import { REPO_ROOT } from '@syncline/testkit';
@@ -57,6 +57,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
 
 export async function versusDebezium(
   kafka: Kafka,
+  client: KafkaClient,
   base: Declaration,
   { changes = 200_000, rate = 300, seconds = 30 } = {},
 ): Promise<VersusResult> {
@@ -100,7 +101,7 @@ export async function versusDebezium(
   );
   const relay = buildRelay({
     pgUrl: url.toString(),
-    kafka,
+    kafka: client,
     declaration,
     log: createLogger('bench', 'silent'),
     registry: createMetricsRegistry('bench', false),
@@ -110,7 +111,7 @@ export async function versusDebezium(
     await migrate(pool, declaration);
     await pool.query(DEMO_SCHEMA_SQL);
     await enableCapture(pool, products);
-    await ensureTopics(kafka, topicsOf(declaration.collections));
+    await ensureTopics(client, topicsOf(declaration.collections));
     // The connector creates its slot and publication, then stops: the slot keeps what follows.
     await dbz('connect-up', props);
     await dbz('connect-down');

@@ -11,7 +11,6 @@ import { collectionTopic, ensureTopics } from '@syncline/kafka';
 import { BatchEncoder, buildRelay, migrate, OutboxWriter, unpack, withTransaction } from '@syncline/outbox';
 import { EventCodec } from '@syncline/schema';
 import { spawnService, writeTempJson } from '@syncline/testkit';
-import { CompressionTypes } from 'kafkajs';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { arg, benchDocument, benchmark, median, rate, timed, writeResult } from './common.ts';
@@ -237,20 +236,15 @@ await benchmark('benchwrite', async (ns, declaration) => {
   );
   const messages = unpack(packed)[0]!.messages;
   const bareTopic = `${c.topic}.bare`;
-  await ensureTopics(kafka, [{ topic: bareTopic, numPartitions: c.partitions }]);
+  await ensureTopics(kafka, [{ topic: bareTopic, partitions: c.partitions, config: {} }]);
   // One produce request of the bare producers: records [from, to), acks=all, gzip like the relay.
-  const bareRequest = (from: number, to: number) => ({
-    topic: bareTopic,
-    acks: -1,
-    compression: CompressionTypes.GZIP,
-    messages: messages.slice(from, to),
-  });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const bareRequest = (from: number, to: number) => [{ topic: bareTopic, messages: messages.slice(from, to) }];
+  // Through the same port and client as the relay (SYNCLINE_KAFKA_CLIENT).
+  const producer = kafka.producer({ compression: 'gzip' });
   // What atomic batches cost by themselves: the same records in transactions of TXN (the relay's
   // default batch), sent in requests of 2000 like the relay does.
   const TXN = RELAY_DEFAULTS.SYNCLINE_RELAY_BATCH_SIZE;
-  const transactional = kafka.producer({ transactionalId: `${ns.name}-bench-bare`, maxInFlightRequests: 1 });
+  const transactional = kafka.transactionalProducer({ transactionalId: `${ns.name}-bench-bare`, compression: 'gzip' });
   await transactional.connect();
   const transactionalRates: number[] = [];
   const relayRates: number[] = [];
@@ -295,7 +289,7 @@ await benchmark('benchwrite', async (ns, declaration) => {
     bareRates.push(rate(EVENTS, bare.ms));
     const atomic = await timed(async () => {
       for (let i = 0; i < messages.length; i += TXN) {
-        const txn = await transactional.transaction();
+        const txn = await transactional.begin();
         for (let j = i; j < Math.min(i + TXN, messages.length); j += 2000) {
           await txn.send(bareRequest(j, Math.min(j + 2000, i + TXN)));
         }
@@ -307,8 +301,8 @@ await benchmark('benchwrite', async (ns, declaration) => {
   await relay.stop();
   const { rows: left } = await ns.pool.query<{ n: string }>('select count(*) as n from syncline_outbox');
   if (Number(left[0]!.n) !== 0) throw new Error(`the relay left ${left[0]!.n} events in the outbox`);
-  await producer.disconnect();
-  await transactional.disconnect();
+  await producer.close();
+  await transactional.close();
   await pool.end();
 
   const httpRate = median(httpRates);

@@ -63,7 +63,7 @@ describe('the Avro contract in another language', () => {
       config: { SYNCLINE_RELAY_COMPRESSION: 'gzip', SYNCLINE_RELAY_ID: `${ns.name}-relay` },
     });
     relay.start();
-    const messages = await readTopic(ns.kafka, products.topic, { atLeast: 4, groupPrefix: `${ns.groupPrefix}r` });
+    const messages = await readTopic(ns.kafkajs, products.topic, { atLeast: 4, groupPrefix: `${ns.groupPrefix}r` });
     await relay.stop();
     const values = messages.filter((m) => m.message.value !== null).map((m) => m.message.value!);
     expect(values).toHaveLength(3);

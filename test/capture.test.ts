@@ -26,7 +26,7 @@ import { serviceEnv } from './support/namespaced.ts';
 export async function topicVersions(ns: Namespace, c: Collection, atLeast = 1): Promise<Map<string, number>> {
   const codec = new EventCodec(c);
   const versions = new Map<string, number>();
-  for (const { message } of await readTopic(ns.kafka, c.topic, { atLeast, quietMs: 1500 })) {
+  for (const { message } of await readTopic(ns.kafkajs, c.topic, { atLeast, quietMs: 1500 })) {
     if (!message.value) continue;
     const e = codec.decode(message.value, message.headers?.[SCHEMA_HEADER]?.toString());
     versions.set(e.id, Math.max(versions.get(e.id) ?? 0, e.version));
@@ -206,7 +206,7 @@ describe('capture of direct writes', () => {
     expect(
       (await ns.pool.query(`select count(*)::int as n from products where id in ('bad-1', 'good-1')`)).rows[0].n,
     ).toBe(2);
-    const letters = await readTopic(ns.kafka, deadLetterTopic(products.topic), { atLeast: 1 });
+    const letters = await readTopic(ns.kafkajs, deadLetterTopic(products.topic), { atLeast: 1 });
     const letter = letters.find(
       (l) => l.message.headers?.[DLQ_HEADERS.errorType]?.toString() === 'SYNC_CAPTURE_REFUSED',
     )!;

@@ -334,7 +334,7 @@ describe('joined documents', () => {
     );
     await eventually(
       async () => {
-        const letters = await readTopic(ns.kafka, deadLetterTopic(products.topic), { atLeast: 1, quietMs: 500 });
+        const letters = await readTopic(ns.kafkajs, deadLetterTopic(products.topic), { atLeast: 1, quietMs: 500 });
         expect(letters.length).toBeGreaterThan(0);
       },
       { timeoutMs: 30_000 },

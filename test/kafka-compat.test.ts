@@ -17,7 +17,7 @@ describe('kafkajs against the pinned Kafka broker', () => {
 
   it('runs admin calls, idempotent produce, group commits and compaction', async () => {
     const topic = `${ns.topicPrefix}compacted`;
-    const admin = ns.kafka.admin();
+    const admin = ns.kafkajs.admin();
     await admin.connect();
     await admin.createTopics({
       waitForLeaders: true,
@@ -38,7 +38,7 @@ describe('kafkajs against the pinned Kafka broker', () => {
     const meta = await admin.fetchTopicMetadata({ topics: [topic] });
     expect(meta.topics[0]!.partitions).toHaveLength(2);
 
-    const producer = ns.kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = ns.kafkajs.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     for (let round = 0; round < 5; round++) {
       await producer.send({
@@ -51,7 +51,7 @@ describe('kafkajs against the pinned Kafka broker', () => {
     await producer.send({ topic, acks: -1, messages: [{ key: 'c', value: null }] });
 
     const group = `${ns.groupPrefix}compat`;
-    const consumer = ns.kafka.consumer({ groupId: group });
+    const consumer = ns.kafkajs.consumer({ groupId: group });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     const seen: string[] = [];
@@ -87,7 +87,7 @@ describe('kafkajs against the pinned Kafka broker', () => {
           acks: -1,
           messages: [0, 1].map((partition) => ({ key: `roll-${partition}`, value: 'roll', partition })),
         });
-        const reader = ns.kafka.consumer({ groupId: `${ns.groupPrefix}reader-${Date.now()}` });
+        const reader = ns.kafkajs.consumer({ groupId: `${ns.groupPrefix}reader-${Date.now()}` });
         await reader.connect();
         await reader.subscribe({ topic, fromBeginning: true });
         const latest = new Map<string, string | null>();

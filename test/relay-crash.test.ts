@@ -45,7 +45,7 @@ describe('relay crash between produce and removal', () => {
     await relay.kill();
 
     const codec = new EventCodec(products);
-    const messages = await readTopic(ns.kafka, products.topic, { atLeast: 20, groupPrefix: `${ns.groupPrefix}r` });
+    const messages = await readTopic(ns.kafkajs, products.topic, { atLeast: 20, groupPrefix: `${ns.groupPrefix}r` });
     const versions = messages.map((m) => codec.decode(m.message.value!).version).sort((a, b) => a - b);
     const expected = results.flatMap((r) => [r.version, r.version]).sort((a, b) => a - b);
     expect(versions).toEqual(expected);

@@ -63,7 +63,10 @@ describe('relay shards', () => {
     await Promise.all(relays.map((r) => r.kill()));
 
     const codec = new EventCodec(products);
-    const messages = await readTopic(ns.kafka, products.topic, { atLeast: WRITES, groupPrefix: `${ns.groupPrefix}r` });
+    const messages = await readTopic(ns.kafkajs, products.topic, {
+      atLeast: WRITES,
+      groupPrefix: `${ns.groupPrefix}r`,
+    });
     const byId = new Map<string, number[]>();
     for (const m of messages) {
       if (m.message.value === null) continue;

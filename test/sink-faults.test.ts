@@ -34,7 +34,7 @@ describe('pipeline under sink faults', () => {
       },
       { timeoutMs: 90_000, intervalMs: 1000 },
     );
-    const admin = ns.kafka.admin();
+    const admin = ns.kafkajs.admin();
     await admin.connect();
     const dlq = await admin.fetchTopicOffsets(deadLetterTopic(h.collection.topic)).catch(() => []);
     await admin.disconnect();

@@ -32,7 +32,7 @@ describe('sink memory under a slow Elasticsearch', () => {
     const products = declaration.collections[0]!;
     await ensureTopics(ns.kafka, declaration.collections.map(collectionTopic));
     const codec = new EventCodec(products);
-    const producer = ns.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = ns.kafkajs.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const description = 'x'.repeat(2000);
     for (let b = 0; b < 60; b++) {

@@ -60,19 +60,19 @@ describe('Elasticsearch sink', () => {
     await start(declaration, `${ns.groupPrefix}sink-a`);
     // Shuffled versions of one id, each delivered twice.
     const shuffled = [upsert('s-1', 5), upsert('s-1', 2), upsert('s-1', 9), upsert('s-1', 7)];
-    await produceEvents(ns.kafka, products, [...shuffled, ...shuffled]);
+    await produceEvents(ns.kafkajs, products, [...shuffled, ...shuffled]);
     // Delete then re-create, with a tombstone in between (the sink ignores it).
-    await produceEvents(ns.kafka, products, [
+    await produceEvents(ns.kafkajs, products, [
       upsert('d-1', 10),
       del('d-1', 11),
       { tombstone: 'd-1' },
       upsert('d-1', 12, { name: 'again' }),
     ]);
     // Delete of a document that was never indexed, then a stale upsert older than the delete.
-    await produceEvents(ns.kafka, products, [del('g-1', 20), upsert('g-1', 19)]);
+    await produceEvents(ns.kafkajs, products, [del('g-1', 20), upsert('g-1', 19)]);
     // Many ids across partitions.
     await produceEvents(
-      ns.kafka,
+      ns.kafkajs,
       products,
       Array.from({ length: 300 }, (_, i) => upsert(`m-${i}`, 100 + i)),
     );
@@ -92,7 +92,7 @@ describe('Elasticsearch sink', () => {
 
     // Offsets: committed exactly to the end of every partition.
     await eventually(async () => {
-      const admin = ns.kafka.admin();
+      const admin = ns.kafkajs.admin();
       await admin.connect();
       const ends = await admin.fetchTopicOffsets(products.topic);
       const committed = await admin.fetchOffsets({ groupId: `${ns.groupPrefix}sink-a`, topics: [products.topic] });
@@ -156,7 +156,7 @@ describe('Elasticsearch sink', () => {
     const [bad] = await put('bad-1', 24.5);
     const [ok2] = await put('ok-2', 3);
 
-    const letters = await readTopic(ns.kafka, deadLetterTopic(products.topic), {
+    const letters = await readTopic(ns.kafkajs, deadLetterTopic(products.topic), {
       atLeast: 1,
       groupPrefix: `${ns.groupPrefix}dlq`,
     });

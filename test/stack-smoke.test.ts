@@ -28,7 +28,7 @@ describe('the real stack carries a row from PostgreSQL through Kafka into Elasti
     const nodes = await ns.es.nodes.info({ node_id: '_local', metric: '_none' });
     const version = Object.values(nodes.nodes)[0]?.version;
     expect(version).toMatch(/^9\./);
-    const admin = ns.kafka.admin();
+    const admin = ns.kafkajs.admin();
     await admin.connect();
     const cluster = await admin.describeCluster();
     await admin.disconnect();
@@ -49,7 +49,7 @@ describe('the real stack carries a row from PostgreSQL through Kafka into Elasti
     );
     const row = rows[0]!;
 
-    const admin = ns.kafka.admin();
+    const admin = ns.kafkajs.admin();
     await admin.connect();
     await admin.createTopics({
       waitForLeaders: true,
@@ -61,7 +61,7 @@ describe('the real stack carries a row from PostgreSQL through Kafka into Elasti
     });
     expect(configs.resources[0]!.configEntries[0]!.configValue).toBe('compact');
 
-    const producer = ns.kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = ns.kafkajs.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     await producer.send({
       topic,
@@ -84,7 +84,7 @@ describe('the real stack carries a row from PostgreSQL through Kafka into Elasti
     await producer.disconnect();
 
     await ns.es.indices.create({ index, settings: { number_of_replicas: 0 } });
-    const consumer = ns.kafka.consumer({ groupId: group });
+    const consumer = ns.kafkajs.consumer({ groupId: group });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     let indexed = 0;

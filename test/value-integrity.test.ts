@@ -171,7 +171,7 @@ describe('one value, one meaning (property-based, real stack)', () => {
     // Kafka: the last event of each id carries the same document; no event of a refused write.
     const codec = new EventCodec(c);
     const { rows: counted } = await ns.pool.query<{ n: string }>('select last_value as n from syncline_version_seq');
-    const messages = await readTopic(ns.kafka, c.topic, {
+    const messages = await readTopic(ns.kafkajs, c.topic, {
       atLeast: accepted.size,
       groupPrefix: `${ns.groupPrefix}read`,
     });

@@ -101,7 +101,7 @@ describe('write path: outbox relay failover', () => {
     );
 
     const codec = new EventCodec(products);
-    const messages = await readTopic(ns.kafka, products.topic, {
+    const messages = await readTopic(ns.kafkajs, products.topic, {
       atLeast: writes,
       groupPrefix: `${ns.groupPrefix}reader`,
     });

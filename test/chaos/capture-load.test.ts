@@ -203,7 +203,7 @@ describe.runIf(services.mode === 'local')(
         { timeoutMs: 120_000 },
       );
       const codec = new EventCodec(products);
-      const messages = await readTopic(ns.kafka, products.topic, {
+      const messages = await readTopic(ns.kafkajs, products.topic, {
         atLeast: committed,
         groupPrefix: `${ns.groupPrefix}reader`,
       });

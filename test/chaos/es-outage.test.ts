@@ -45,7 +45,7 @@ describe.runIf(services.mode === 'local')('Elasticsearch outage during writes', 
       },
       { timeoutMs: 120_000, intervalMs: 1000 },
     );
-    const admin = ns.kafka.admin();
+    const admin = ns.kafkajs.admin();
     await admin.connect();
     const dlq = await admin.fetchTopicOffsets(deadLetterTopic(h.collection.topic));
     await admin.disconnect();

@@ -77,7 +77,7 @@ describe.runIf(services.mode === 'local')('Kafka outage during writes', () => {
       { timeoutMs: 120_000, intervalMs: 1000 },
     );
     const codec = new EventCodec(products);
-    const messages = await readTopic(ns.kafka, products.topic, {
+    const messages = await readTopic(ns.kafkajs, products.topic, {
       atLeast: versions.length,
       groupPrefix: `${ns.groupPrefix}r`,
     });

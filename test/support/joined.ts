@@ -96,7 +96,7 @@ export async function joinedDrift(ns: Namespace, c: Collection, versions?: Map<s
 export async function topicHistories(ns: Namespace, c: Collection): Promise<Map<string, number[]>> {
   const codec = new EventCodec(c);
   const histories = new Map<string, number[]>();
-  for (const { message } of await readTopic(ns.kafka, c.topic, { atLeast: 1, quietMs: 1500 })) {
+  for (const { message } of await readTopic(ns.kafkajs, c.topic, { atLeast: 1, quietMs: 1500 })) {
     if (!message.value) continue;
     const e = codec.decode(message.value, message.headers?.[SCHEMA_HEADER]?.toString());
     histories.set(e.id, [...(histories.get(e.id) ?? []), e.version]);

@@ -17,6 +17,7 @@ export const httpPort = (fallback: number) => int(0).max(65535).default(fallback
 export const sharedEnv = {
   SYNCLINE_PG_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/syncline'),
   SYNCLINE_KAFKA_BROKERS: list('127.0.0.1:9092'),
+  SYNCLINE_KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs'),
   SYNCLINE_ES_URL: z.string().url().default('http://127.0.0.1:9200'),
   SYNCLINE_COLLECTIONS: z.string().default('syncline.collections.json'),
   SYNCLINE_HTTP_HOST: z.string().default('127.0.0.1'),

@@ -1,7 +1,9 @@
-export { createKafka } from './client.ts';
+export { createKafka, type KafkaClientOptions } from './client.ts';
 export { classifyKafkaError } from './errors.ts';
-export { type HashedMessage, keyHash, keyHashPartitioner } from './partitioner.ts';
-export { type EventPublisher, KafkaEventPublisher, type TopicMessages } from './publisher.ts';
+export { KafkajsClient } from './kafkajs.ts';
+export { keyHash } from './partitioner.ts';
+export * from './port.ts';
+export { type EventPublisher, KafkaEventPublisher } from './publisher.ts';
 export { readToEnd } from './read-to-end.ts';
 export {
   collectionTopic,

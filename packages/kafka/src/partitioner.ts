@@ -1,13 +1,7 @@
-// Partition choice for the relay's records, the same as Kafka's default partitioner (and kafkajs's):
-// murmur2 of the key bytes, made positive, modulo the topic's partition count. The hash is computed
-// on the reader thread (event-batch.ts), so the thread that talks to Kafka only takes a remainder;
-// kafkajs's own murmur2 works on 64-bit Long objects and was a large part of that thread's time.
-import type { ICustomPartitioner, Message } from 'kafkajs';
-
-/** A record whose key hash was computed ahead: `toPositive(murmur2(key))`. */
-export interface HashedMessage extends Message {
-  keyHash?: number;
-}
+// Partition choice for the relay's records, the same as Kafka's default partitioner (and both
+// clients'): murmur2 of the key bytes, made positive, modulo the topic's partition count. The hash is
+// computed on the reader thread (event-batch.ts), so the thread that talks to Kafka only takes a
+// remainder; kafkajs's own murmur2 works on 64-bit Long objects and was a large part of that thread's time.
 
 /** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2) in 32-bit arithmetic. */
 export function murmur2(data: Uint8Array): number {
@@ -34,13 +28,3 @@ export function murmur2(data: Uint8Array): number {
 
 /** The partition-count-independent part of the default partitioner's choice. */
 export const keyHash = (key: Uint8Array): number => murmur2(key) & 0x7fffffff;
-
-/** kafkajs partitioner: the default partitioner's choice, from the hash computed ahead when there is one. */
-export const keyHashPartitioner: ICustomPartitioner =
-  () =>
-  ({ partitionMetadata, message }) => {
-    const { keyHash: hash, key } = message as HashedMessage;
-    if (hash !== undefined) return hash % partitionMetadata.length;
-    if (key == null) throw new Error('relay records always have a key');
-    return keyHash(typeof key === 'string' ? Buffer.from(key) : key) % partitionMetadata.length;
-  };

@@ -1,14 +1,14 @@
-import type { Message } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import type { OutgoingRecord } from './port.ts';
 import { produceRequests } from './publisher.ts';
 
-const recordSize = (x: Message) => (x.key?.length ?? 0) + (x.value?.length ?? 0);
+const recordSize = (x: OutgoingRecord) => (x.key?.length ?? 0) + (x.value?.length ?? 0);
 
 describe('splitting a transaction into produce requests', () => {
   it('keeps every record, in order, in requests of at most the given size', () => {
     const records = (topic: string, n: number) => ({
       topic,
-      messages: Array.from({ length: n }, (_, i) => ({ key: `${topic}-${i}`, value: null })),
+      messages: Array.from({ length: n }, (_, i) => ({ key: Buffer.from(`${topic}-${i}`), value: null })),
     });
     const input = [records('a', 5), records('b', 3), records('c', 4)];
     const requests = produceRequests(input, { count: 4, bytes: 1000 });

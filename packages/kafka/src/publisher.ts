@@ -3,13 +3,7 @@
 // to send, and makes each batch visible all at once.
 
 import { boundedChunks } from '@syncline/core';
-import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
-import { type HashedMessage, keyHashPartitioner } from './partitioner.ts';
-
-export interface TopicMessages {
-  topic: string;
-  messages: HashedMessage[];
-}
+import type { KafkaClient, OutgoingRecord, TopicMessages, TransactionalProducer } from './port.ts';
 
 export interface EventPublisher {
   /** Sends the records in one transaction, committed once `beforeCommit` resolved (aborted if it rejects). */
@@ -21,7 +15,7 @@ export interface EventPublisher {
  * each partition's record batch in it must stay under the broker's message.max.bytes (1 MiB). */
 export const PRODUCE_REQUEST_LIMITS = { count: 2000, bytes: 1024 * 1024 };
 
-const recordBytes = ({ message: m }: { message: Message }) => (m.key?.length ?? 0) + (m.value?.length ?? 0);
+const recordBytes = ({ message: m }: { message: OutgoingRecord }) => (m.key?.length ?? 0) + (m.value?.length ?? 0);
 
 /** The records, in order, as consecutive produce requests within `limits`. */
 export function produceRequests(topicMessages: TopicMessages[], limits = PRODUCE_REQUEST_LIMITS): TopicMessages[][] {
@@ -53,41 +47,28 @@ export interface KafkaEventPublisherOptions {
 const PRODUCERS = 2;
 
 export class KafkaEventPublisher implements EventPublisher {
-  private readonly kafka: Kafka;
+  private readonly kafka: KafkaClient;
   private readonly options: KafkaEventPublisherOptions;
-  private producers: Promise<Producer[]> | undefined;
+  private producers: Promise<TransactionalProducer[]> | undefined;
   private turn = 0;
 
-  constructor(kafka: Kafka, options: KafkaEventPublisherOptions) {
+  constructor(kafka: KafkaClient, options: KafkaEventPublisherOptions) {
     this.kafka = kafka;
     this.options = options;
   }
 
-  private connected(): Promise<Producer[]> {
+  private connected(): Promise<TransactionalProducer[]> {
     this.producers ??= (async () => {
       const producers = Array.from({ length: PRODUCERS }, (_, i) =>
-        this.kafka.producer({
+        this.kafka.transactionalProducer({
           transactionalId: i === 0 ? this.options.transactionalId : `${this.options.transactionalId}.${i}`,
-          idempotent: true,
-          maxInFlightRequests: 1,
-          createPartitioner: keyHashPartitioner,
-          // Should a transaction still be refused with CONCURRENT_TRANSACTIONS, the next try comes after
-          // 20 ms, not kafkajs's default 300 ms.
-          retry: { retries: 5, initialRetryTime: 20 },
+          compression: this.options.compression,
         }),
       );
-      // Both transactional ids are fenced before anything is sent: kafkajs initialises a transactional
-      // id (bumping its epoch, which fences an older relay's producer) only at its first transaction, so
-      // an empty one is begun and aborted on each (an empty abort sends nothing to the broker).
-      const settled = await Promise.allSettled(
-        producers.map(async (p) => {
-          await p.connect();
-          await (await p.transaction()).abort();
-        }),
-      );
+      const settled = await Promise.allSettled(producers.map((p) => p.connect()));
       const failed = settled.find((s) => s.status === 'rejected');
       if (failed) {
-        await Promise.all(producers.map((p) => p.disconnect().catch(() => {})));
+        await Promise.all(producers.map((p) => p.close().catch(() => {})));
         throw failed.reason;
       }
       return producers;
@@ -103,16 +84,10 @@ export class KafkaEventPublisher implements EventPublisher {
   async publish(topicMessages: TopicMessages[], beforeCommit?: Promise<void>): Promise<void> {
     const producers = await this.connected();
     const producer = producers[this.turn++ % producers.length]!;
-    const txn = await producer.transaction();
+    const txn = await producer.begin();
     try {
       // In bounded requests, one after the other, so per-partition order holds.
-      for (const chunk of produceRequests(topicMessages)) {
-        await txn.sendBatch({
-          acks: -1,
-          compression: this.options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-          topicMessages: chunk,
-        });
-      }
+      for (const chunk of produceRequests(topicMessages)) await txn.send(chunk);
       await beforeCommit;
       await txn.commit();
     } catch (err) {
@@ -127,6 +102,6 @@ export class KafkaEventPublisher implements EventPublisher {
     const producers = this.producers;
     this.producers = undefined;
     const all = await producers?.catch(() => []);
-    await Promise.all((all ?? []).map((p) => p.disconnect().catch(() => {})));
+    await Promise.all((all ?? []).map((p) => p.close().catch(() => {})));
   }
 }

@@ -2,7 +2,7 @@
 // holds each document's latest event) and a dead-letter topic beside it.
 
 import type { Collection } from '@syncline/schema';
-import type { ITopicConfig, Kafka } from 'kafkajs';
+import type { KafkaClient, TopicSpec } from './port.ts';
 
 export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
 
@@ -14,40 +14,35 @@ export const DLQ_HEADERS = {
   at: 'syncline-dlq-at',
 } as const;
 
-export function collectionTopic(c: Pick<Collection, 'topic' | 'partitions'>): ITopicConfig {
+export function collectionTopic(c: Pick<Collection, 'topic' | 'partitions'>): TopicSpec {
   return {
     topic: c.topic,
-    numPartitions: c.partitions,
-    replicationFactor: -1,
-    configEntries: [
-      { name: 'cleanup.policy', value: 'compact' },
-      { name: 'min.compaction.lag.ms', value: '60000' },
-    ],
+    partitions: c.partitions,
+    config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
   };
 }
 
 /** Dead letters are kept for 30 days. */
-export function deadLetterTopicConfig(c: Pick<Collection, 'topic'>): ITopicConfig {
+export function deadLetterTopicConfig(c: Pick<Collection, 'topic'>): TopicSpec {
   return {
     topic: deadLetterTopic(c.topic),
-    numPartitions: 1,
-    configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }],
+    partitions: 1,
+    config: { 'retention.ms': String(30 * 24 * 3600 * 1000) },
   };
 }
 
 /** Every topic of the collections: each one's topic and its dead-letter topic. */
-export const topicsOf = (collections: Pick<Collection, 'topic' | 'partitions'>[]): ITopicConfig[] =>
+export const topicsOf = (collections: Pick<Collection, 'topic' | 'partitions'>[]): TopicSpec[] =>
   collections.flatMap((c) => [collectionTopic(c), deadLetterTopicConfig(c)]);
 
 /** Creates the topics that do not exist yet. */
-export async function ensureTopics(kafka: Kafka, topics: ITopicConfig[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
+export async function ensureTopics(kafka: KafkaClient, topics: TopicSpec[]): Promise<void> {
+  const admin = await kafka.admin();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length) await admin.createTopics({ waitForLeaders: true, topics: missing });
+    if (missing.length) await admin.createTopics(missing);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }

@@ -2,13 +2,18 @@
 // collection's dead-letter topic with the original key, value and headers plus the reason, before
 // the source offset is committed. Inspect with `syncline dlq list`, replay with `dlq replay`.
 
-import { DLQ_HEADERS, deadLetterTopic } from '@syncline/kafka';
-import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
+import {
+  DLQ_HEADERS,
+  deadLetterTopic,
+  type IncomingRecord,
+  type KafkaClient,
+  type RecordProducer,
+} from '@syncline/kafka';
 
 export interface DeadLetter {
   topic: string;
   partition: number;
-  message: KafkaMessage;
+  message: IncomingRecord;
   /** The catalog code of why (SYNC_INDEX_REJECTED, SYNC_EVENT_UNDECODABLE). */
   errorType: string;
   reason: string;
@@ -20,30 +25,23 @@ export interface DeadLetterSink {
 }
 
 export class KafkaDeadLetterSink implements DeadLetterSink {
-  private readonly kafka: Kafka;
-  private producer: Producer | undefined;
+  private readonly producer: RecordProducer;
 
-  constructor(kafka: Kafka) {
-    this.kafka = kafka;
+  constructor(kafka: KafkaClient) {
+    this.producer = kafka.producer();
   }
 
   async send(letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    if (!this.producer) {
-      const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-      await p.connect();
-      this.producer = p;
-    }
     const byTopic = Map.groupBy(letters, (l) => deadLetterTopic(l.topic));
-    await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, group]) => ({
+    await this.producer.send(
+      [...byTopic].map(([topic, group]) => ({
         topic,
         messages: group.map((l) => ({
-          key: l.message.key,
+          key: l.message.key ?? Buffer.alloc(0),
           value: l.message.value,
           headers: {
-            ...l.message.headers,
+            ...(l.message.headers as Record<string, Buffer>),
             [DLQ_HEADERS.errorType]: l.errorType,
             [DLQ_HEADERS.reason]: l.reason.slice(0, 4000),
             [DLQ_HEADERS.source]: `${l.topic}/${l.partition}/${l.message.offset}`,
@@ -51,11 +49,10 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
           },
         })),
       })),
-    });
+    );
   }
 
   async close(): Promise<void> {
-    await this.producer?.disconnect();
-    this.producer = undefined;
+    await this.producer.close();
   }
 }

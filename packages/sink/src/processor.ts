@@ -5,9 +5,8 @@
 // 'abandoned' when the partition was lost meanwhile, so the caller commits nothing.
 
 import { isSynclineError, type Logger, metricsOn, type Registry, retry, SynclineError, sleep } from '@syncline/core';
-import { classifyKafkaError } from '@syncline/kafka';
+import { type BatchControl, classifyKafkaError, type IncomingRecord } from '@syncline/kafka';
 import { type ChangeEvent, type Collection, EventCodec, historicSchemas, SCHEMA_HEADER } from '@syncline/schema';
-import type { KafkaMessage } from 'kafkajs';
 import { type PlannedEvent, planChunks } from './batch-planner.ts';
 import type { SearchWriter } from './bulk-writer.ts';
 import { classify, classifyEsError, rejection } from './classify.ts';
@@ -18,12 +17,6 @@ export interface SinkLimits {
   maxBytes: number;
   retryInitialMs: number;
   retryMaxMs: number;
-}
-
-export interface BatchControl {
-  /** False once the partition was revoked or the consumer is stopping. */
-  active(): boolean;
-  heartbeat(): Promise<void>;
 }
 
 export type BatchOutcome = 'settled' | 'abandoned';
@@ -70,15 +63,15 @@ export class SinkProcessor {
   async processBatch(
     topic: string,
     partition: number,
-    messages: KafkaMessage[],
+    messages: IncomingRecord[],
     control: BatchControl,
   ): Promise<BatchOutcome> {
     const { collection, writer, deadLetters, limits, metrics, log } = this.deps;
     const label = { collection: collection.name };
     const events: ChangeEvent[] = [];
-    const sourceOf = new Map<ChangeEvent, KafkaMessage>();
+    const sourceOf = new Map<ChangeEvent, IncomingRecord>();
     const letters: DeadLetter[] = [];
-    const deadLetter = (message: KafkaMessage, errorType: string, reason: string) =>
+    const deadLetter = (message: IncomingRecord, errorType: string, reason: string) =>
       letters.push({ topic, partition, message, errorType, reason });
     const fetchedAt = Date.now();
     for (const message of messages) {

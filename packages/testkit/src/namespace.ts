@@ -3,7 +3,7 @@
 // and cleanup() removes everything the suite created.
 import { randomBytes } from 'node:crypto';
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { createKafka } from '@syncline/kafka';
+import { createKafka, KAFKA_CLIENTS, type KafkaClient, type KafkaClientName, KafkajsClient } from '@syncline/kafka';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import type { Services } from './services.ts';
@@ -14,13 +14,24 @@ export interface Namespace {
   /** A connection string whose search_path is the suite's schema. */
   pgUrl: string;
   pool: pg.Pool;
-  kafka: Kafka;
+  /** The client under test (SYNCLINE_KAFKA_CLIENT), for what Syncline's code takes. */
+  kafka: KafkaClient;
+  /** A kafkajs client of the test's own, to produce, read and inspect as an outside observer. */
+  kafkajs: Kafka;
   es: EsClient;
   topicPrefix: string;
   groupPrefix: string;
   indexPrefix: string;
   services: Services;
   cleanup(): Promise<void>;
+}
+
+/** The Kafka client the tests run Syncline with: SYNCLINE_KAFKA_CLIENT, kafkajs by default. */
+export function kafkaClientName(): KafkaClientName {
+  const name = process.env.SYNCLINE_KAFKA_CLIENT ?? 'kafkajs';
+  if (!(KAFKA_CLIENTS as readonly string[]).includes(name))
+    throw new Error(`SYNCLINE_KAFKA_CLIENT: unknown client ${name}`);
+  return name as KafkaClientName;
 }
 
 export async function createNamespace(services: Services, label = 'test'): Promise<Namespace> {
@@ -34,7 +45,14 @@ export async function createNamespace(services: Services, label = 'test'): Promi
   const pgUrl = url.toString();
   const pool = new pg.Pool({ connectionString: pgUrl, max: 8 });
   pool.on('error', () => {}); // a connection cut by a PostgreSQL restart (test/chaos/)
-  const kafka = createKafka({ clientId: name, brokers: services.kafkaBrokers, log: 'silent' });
+  const kafka = createKafka({
+    client: kafkaClientName(),
+    clientId: name,
+    brokers: services.kafkaBrokers,
+    log: 'silent',
+  });
+  const kafkajs = new KafkajsClient({ clientId: `${name}-observer`, brokers: services.kafkaBrokers, log: 'silent' })
+    .kafka;
   const es = new EsClient({ node: services.esUrl });
   const topicPrefix = `${name}.`;
   const indexPrefix = `${name.replace(/_/g, '-')}-`;
@@ -44,6 +62,7 @@ export async function createNamespace(services: Services, label = 'test'): Promi
     pgUrl,
     pool,
     kafka,
+    kafkajs,
     es,
     topicPrefix,
     groupPrefix,
@@ -51,7 +70,7 @@ export async function createNamespace(services: Services, label = 'test'): Promi
     services,
     async cleanup() {
       await pool.end().catch(() => {});
-      const a = kafka.admin();
+      const a = kafkajs.admin();
       await a.connect();
       try {
         const groups = (await a.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupPrefix));

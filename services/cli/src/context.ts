@@ -16,7 +16,12 @@ export function createContext(env: Record<string, string | undefined>) {
   const config = load(configSchema, env);
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
   const pool = createPool(config.SYNCLINE_PG_URL, 4);
-  const kafka = createKafka({ clientId: 'syncline-cli', brokers: config.SYNCLINE_KAFKA_BROKERS, log: 'silent' });
+  const kafka = createKafka({
+    client: config.SYNCLINE_KAFKA_CLIENT,
+    clientId: 'syncline-cli',
+    brokers: config.SYNCLINE_KAFKA_BROKERS,
+    log: 'silent',
+  });
   const es = new EsClient({ node: config.SYNCLINE_ES_URL });
   return {
     declaration,

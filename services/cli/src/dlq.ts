@@ -2,10 +2,9 @@
 // each dead-lettered id's current PostgreSQL row is re-emitted with a new version, so a replay can
 // never put an older state back on top of a newer one in the compacted topic (guarantee 3).
 
-import { DLQ_HEADERS, deadLetterTopic, readToEnd } from '@syncline/kafka';
+import { DLQ_HEADERS, deadLetterTopic, type IncomingRecord, type KafkaClient, readToEnd } from '@syncline/kafka';
 import { type OutboxWriter, withTransaction } from '@syncline/outbox';
 import { type Collection, EventCodec } from '@syncline/schema';
-import type { Kafka, KafkaMessage } from 'kafkajs';
 import type pg from 'pg';
 
 export interface DeadLetterEntry {
@@ -18,8 +17,8 @@ export interface DeadLetterEntry {
   at: string;
 }
 
-function entry(codec: EventCodec, partition: number, m: KafkaMessage): DeadLetterEntry {
-  const h = (k: string) => m.headers?.[k]?.toString() ?? '';
+function entry(codec: EventCodec, partition: number, m: IncomingRecord): DeadLetterEntry {
+  const h = (k: string) => m.headers[k]?.toString() ?? '';
   return {
     partition,
     offset: m.offset,
@@ -31,7 +30,7 @@ function entry(codec: EventCodec, partition: number, m: KafkaMessage): DeadLette
   };
 }
 
-export async function listDeadLetters(kafka: Kafka, collection: Collection): Promise<DeadLetterEntry[]> {
+export async function listDeadLetters(kafka: KafkaClient, collection: Collection): Promise<DeadLetterEntry[]> {
   const codec = new EventCodec(collection);
   const out: DeadLetterEntry[] = [];
   await readToEnd(
@@ -48,7 +47,7 @@ export async function listDeadLetters(kafka: Kafka, collection: Collection): Pro
 
 /** Replays the dead letters not yet replayed (tracked by the consumer group); returns how many ids. */
 export async function replayDeadLetters(
-  kafka: Kafka,
+  kafka: KafkaClient,
   pool: pg.Pool,
   writer: OutboxWriter,
   collection: Collection,

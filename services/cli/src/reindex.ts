@@ -11,6 +11,7 @@
 // the state row in syncline_reindex names the index and group, and the group's offsets the progress.
 import type { Client } from '@elastic/elasticsearch';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
+import type { KafkaAdmin, KafkaClient } from '@syncline/kafka';
 import { REINDEX_TABLE, RETIRED_INDEX_TABLE, withOperationLock } from '@syncline/outbox';
 import type { Collection } from '@syncline/schema';
 import {
@@ -24,7 +25,6 @@ import {
   SinkProcessor,
   sinkMetrics,
 } from '@syncline/sink';
-import { type Admin, AssignerProtocol, type Kafka, type PartitionAssigner } from 'kafkajs';
 import type pg from 'pg';
 
 export interface ReindexOptions {
@@ -46,61 +46,31 @@ export interface ReindexResult {
 
 /**
  * Reindex reads the topic with this many consumers, each alone in its own group (`<group>.<k>`) and
- * given a fixed slice of the partitions (p mod SLICES = k): kafkajs fetches again for a consumer
- * only once all of its batches settled, so with one consumer Elasticsearch idles during every fetch;
+ * given a fixed slice of the partitions (p mod SLICES = k): a consumer fetches again only once all of
+ * its batches settled, so with one consumer Elasticsearch idles during every fetch;
  * with two, one indexes while the other fetches.
  */
 const SLICES = 2;
 const sliceGroupIds = (groupId: string) => Array.from({ length: SLICES }, (_, k) => `${groupId}.${k}`);
 
-/** Assigns the consumer (alone in its group) exactly the given partitions. */
-function sliceAssigner(topic: string, partitions: number[]): PartitionAssigner {
-  return () => ({
-    name: 'SynclineReindexSlice',
-    version: 0,
-    async assign({ members }) {
-      return members.map(({ memberId }, i) => ({
-        memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({
-          version: 0,
-          assignment: i === 0 ? { [topic]: partitions } : {},
-          userData: Buffer.alloc(0),
-        }),
-      }));
-    },
-    protocol({ topics }) {
-      return {
-        name: 'SynclineReindexSlice',
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
-      };
-    },
-  });
-}
-
 /** Every consumer group of one rebuild (one target index) starts with this. */
 const groupPrefix = (c: Collection, index: string) => `syncline-reindex.${c.name}.${index}.`;
 
 /** Commits `positions` to the (new, empty) slice groups of `groupId`. */
-async function seedPositions(admin: Admin, topic: string, groupId: string, positions: Map<number, number>) {
+async function seedPositions(admin: KafkaAdmin, topic: string, groupId: string, positions: Map<number, number>) {
   const groups = sliceGroupIds(groupId);
   for (let k = 0; k < SLICES; k++) {
-    const partitions = [...positions]
-      .filter(([p, offset]) => p % SLICES === k && offset > 0)
-      .map(([partition, offset]) => ({ partition, offset: String(offset) }));
-    if (partitions.length) await admin.setOffsets({ groupId: groups[k]!, topic, partitions });
+    const slice = new Map([...positions].filter(([p, offset]) => p % SLICES === k && offset > 0));
+    await admin.setGroupOffsets(groups[k]!, topic, slice);
   }
 }
 
 /** Where each partition of the topic stands for the slice groups: their committed offsets, 0 when none. */
-async function committedPositions(admin: Admin, topic: string, groupId: string): Promise<Map<number, number>> {
-  const committed = await Promise.all(
-    sliceGroupIds(groupId).map((g) => admin.fetchOffsets({ groupId: g, topics: [topic] })),
-  );
+async function committedPositions(admin: KafkaAdmin, topic: string, groupId: string): Promise<Map<number, number>> {
+  const committed = await Promise.all(sliceGroupIds(groupId).map((g) => admin.groupOffsets(g, topic)));
   const positions = new Map<number, number>();
-  committed.forEach((topics, k) => {
-    for (const p of topics[0]!.partitions) {
-      if (p.partition % SLICES === k) positions.set(p.partition, Math.max(Number(p.offset), 0));
-    }
+  committed.forEach((offsets, k) => {
+    for (const [p, offset] of offsets) if (p % SLICES === k) positions.set(p, offset);
   });
   return positions;
 }
@@ -111,17 +81,17 @@ async function committedPositions(admin: Admin, topic: string, groupId: string):
  * resumes; completion is seen as batches settle, without polling the groups.
  */
 async function catchUp(
-  kafka: Kafka,
+  kafka: KafkaClient,
   es: Client,
   c: Collection,
   index: string,
   groupId: string,
   reached: Map<number, number>,
-  ends: Array<{ partition: number; high: string }>,
+  ends: Array<{ partition: number; high: number }>,
   onProgress?: (done: number, total: number) => void,
 ) {
   const groups = sliceGroupIds(groupId);
-  const target = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+  const target = new Map(ends.map((p) => [p.partition, p.high]));
   for (const p of target.keys()) if (!reached.has(p)) reached.set(p, 0);
   const remaining = (partitions: number[]) =>
     partitions.reduce((s, p) => s + Math.max(0, target.get(p)! - reached.get(p)!), 0);
@@ -149,57 +119,52 @@ async function catchUp(
   const slice = async (k: number) => {
     const partitions = all.filter((p) => p % SLICES === k);
     if (remaining(partitions) === 0) return;
-    // A short fetch wait: at the end of the topic a long poll would only delay the disconnect.
-    const consumer = kafka.consumer({
-      groupId: groups[k]!,
-      partitionAssigners: [sliceAssigner(c.topic, partitions)],
-      maxBytesPerPartition: 2 << 20,
-      maxBytes: 6 << 20,
-      maxWaitTimeInMs: 100,
-    });
     let finishing = false;
     const finished = Promise.withResolvers<void>();
-    // A partition settled up to lastOffset; once all of the slice reached their ends, commit them.
-    const advance = async (partition: number, lastOffset: string) => {
-      reached.set(partition, Math.max(reached.get(partition)!, Number(lastOffset) + 1));
+    // A partition settled up to `next`; once all of the slice reached their ends, commit them.
+    const advance = async (partition: number, next: number) => {
+      reached.set(partition, Math.max(reached.get(partition)!, next));
       if (remaining(partitions) > 0 || finishing) return;
       finishing = true;
-      await consumer.commitOffsets(
-        partitions.map((p) => ({ topic: c.topic, partition: p, offset: String(reached.get(p)) })),
-      );
+      await consumer.commit(partitions.map((p) => ({ topic: c.topic, partition: p, offset: reached.get(p)! })));
       finished.resolve();
     };
-    // Batches of nothing but transaction markers never reach eachBatch: kafkajs resolves them itself.
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.batchSize === 0) advance(payload.partition, payload.lastOffset).catch(finished.reject);
+    // Progress is committed at most every second, so a crash resumes near where it stopped.
+    let committedAt = Date.now();
+    const consumer = kafka.consumer({
+      groupId: groups[k]!,
+      topics: [c.topic],
+      partitions,
+      maxBytesPerPartition: 2 << 20,
+      maxBytes: 6 << 20,
+      // A short fetch wait: at the end of the topic a long poll would only delay the disconnect.
+      maxWaitMs: 100,
+      concurrency: Math.max(1, partitions.length),
+      onPosition: (_, partition, next) => void advance(partition, next).catch(finished.reject),
+      onCrash: (err, restarting) => {
+        if (!restarting) finished.reject(err);
+      },
+      eachBatch: async (batch, control) => {
+        const outcome = await processor.processBatch(batch.topic, batch.partition, batch.messages, {
+          active: () => running && control.active(),
+          heartbeat: control.heartbeat,
+        });
+        if (outcome === 'abandoned') return 'abandoned';
+        events += batch.messages.length;
+        onProgress?.(events, total);
+        if (Date.now() - committedAt >= 1000) {
+          committedAt = Date.now();
+          await consumer.commit(partitions.map((p) => ({ topic: c.topic, partition: p, offset: reached.get(p)! })));
+        }
+        await advance(batch.partition, batch.next);
+        return 'settled';
+      },
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) finished.reject(payload.error);
-    });
-    await consumer.connect();
     try {
-      await consumer.subscribe({ topic: c.topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: true,
-        autoCommitInterval: 1000,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: Math.max(1, partitions.length),
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset, commitOffsetsIfNecessary }) => {
-          const outcome = await processor.processBatch(batch.topic, batch.partition, batch.messages, {
-            active: () => running && isRunning() && !isStale(),
-            heartbeat,
-          });
-          if (outcome === 'abandoned') return;
-          resolveOffset(batch.lastOffset());
-          events += batch.messages.length;
-          onProgress?.(events, total);
-          await commitOffsetsIfNecessary();
-          await advance(batch.partition, batch.lastOffset());
-        },
-      });
+      await consumer.start();
       await Promise.race([finished.promise, aborted.promise]);
     } finally {
-      await consumer.disconnect();
+      await consumer.stop();
     }
   };
   const outcomes = await Promise.allSettled(
@@ -219,7 +184,7 @@ async function catchUp(
 
 export async function reindex(
   pool: pg.Pool,
-  kafka: Kafka,
+  kafka: KafkaClient,
   es: Client,
   c: Collection,
   options: ReindexOptions = {},
@@ -227,15 +192,13 @@ export async function reindex(
   return withOperationLock(pool, `reindex:${c.name}`, async () => {
     // Kafka's admin connects, and the end offsets the rebuild reads up to are fetched, while the
     // index is prepared (what arrives later is read by the catch-up after the swap).
-    const admin = kafka.admin();
-    const adminReady = admin.connect();
-    const ends = adminReady.then(() => admin.fetchTopicOffsets(c.topic));
+    const admin = await kafka.admin();
+    const ends = admin.topicOffsets(c.topic);
     ends.catch(() => {});
     try {
       return await rebuild(pool, kafka, admin, ends, es, c, options);
     } finally {
-      await adminReady.catch(() => {});
-      await admin.disconnect();
+      await admin.close();
     }
   });
 }
@@ -248,9 +211,9 @@ async function nextGeneration(es: Client, alias: string): Promise<number> {
 
 async function rebuild(
   pool: pg.Pool,
-  kafka: Kafka,
-  admin: Admin,
-  endsNow: Promise<Array<{ partition: number; high: string }>>,
+  kafka: KafkaClient,
+  admin: KafkaAdmin,
+  endsNow: Promise<Array<{ partition: number; high: number }>>,
   es: Client,
   c: Collection,
   options: ReindexOptions,
@@ -271,7 +234,6 @@ async function rebuild(
   // at the old groups' positions.
   const groupId = `${groupPrefix(c, index)}${Date.now().toString(36)}`;
   if (state) {
-    await endsNow; // the admin is connected
     reached = await committedPositions(admin, c.topic, state.group_id);
     await seedPositions(admin, c.topic, groupId, reached);
   }
@@ -299,7 +261,7 @@ async function rebuild(
   await es.indices.updateAliases({
     actions: [...old.map((n) => ({ remove: { index: n, alias } })), { add: { index, alias, is_write_index: true } }],
   });
-  const late = await catchUp(kafka, es, c, index, groupId, reached, await admin.fetchTopicOffsets(c.topic));
+  const late = await catchUp(kafka, es, c, index, groupId, reached, await admin.topicOffsets(c.topic));
   if (late > 0) await es.indices.refresh({ index });
   events += late;
 
@@ -316,9 +278,7 @@ async function rebuild(
     deleted.push(n);
   }
   // This run's groups, and those of crashed runs of this rebuild whose members have expired by now.
-  const groups = (await admin.listGroups()).groups
-    .map((g) => g.groupId)
-    .filter((g) => g.startsWith(groupPrefix(c, index)));
+  const groups = (await admin.listGroups()).filter((g) => g.startsWith(groupPrefix(c, index)));
   await admin.deleteGroups(groups).catch(() => {});
   await pool.query(`delete from ${REINDEX_TABLE} where collection = $1`, [c.name]);
   return {

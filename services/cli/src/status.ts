@@ -16,13 +16,11 @@ export interface CollectionStatus {
 }
 
 export async function status(ctx: Context): Promise<CollectionStatus[]> {
-  const admin = ctx.kafka.admin();
-  await admin.connect();
+  const admin = await ctx.kafka.admin();
   try {
     const topics = new Set(await admin.listTopics());
-    const offsets = async (topic: string) => (topics.has(topic) ? await admin.fetchTopicOffsets(topic) : []);
-    const events = (ends: { high: string; low: string }[]) =>
-      ends.reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+    const offsets = async (topic: string) => (topics.has(topic) ? await admin.topicOffsets(topic) : []);
+    const events = (ends: { high: number; low: number }[]) => ends.reduce((s, p) => s + p.high - p.low, 0);
     const count = async (sql: string, values: unknown[] = []) =>
       Number((await ctx.pool.query<{ n: string }>(sql, values)).rows[0]!.n);
     const out: CollectionStatus[] = [];
@@ -32,11 +30,8 @@ export async function status(ctx: Context): Promise<CollectionStatus[]> {
       const ends = await offsets(c.topic);
       let lag = 0;
       if (ends.length) {
-        const committed = (await admin.fetchOffsets({ groupId: ctx.sinkGroup, topics: [c.topic] }))[0]!.partitions;
-        lag = ends.reduce((s, p) => {
-          const at = Number(committed.find((x) => x.partition === p.partition)?.offset ?? -1);
-          return s + Number(p.high) - (at < 0 ? Number(p.low) : at);
-        }, 0);
+        const committed = await admin.groupOffsets(ctx.sinkGroup, c.topic);
+        lag = ends.reduce((s, p) => s + p.high - (committed.get(p.partition) ?? p.low), 0);
       }
       const deadLetters = events(await offsets(deadLetterTopic(c.topic)));
       const [target = null] = await aliasTargets(ctx.es, c.index.alias);
@@ -54,6 +49,6 @@ export async function status(ctx: Context): Promise<CollectionStatus[]> {
     }
     return out;
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }

@@ -2,11 +2,16 @@
 // HTTP endpoints. Instances with the same group share the partitions; adding one scales out.
 import type { Client } from '@elastic/elasticsearch';
 import { isSynclineError, type Logger, metricsOn, opsRoutes, type Registry, type sinkEnv } from '@syncline/core';
-import { classifyKafkaError, deadLetterTopicConfig, ensureTopics } from '@syncline/kafka';
+import {
+  classifyKafkaError,
+  deadLetterTopicConfig,
+  ensureTopics,
+  type GroupConsumer,
+  type KafkaClient,
+} from '@syncline/kafka';
 import type { Declaration } from '@syncline/schema';
 import { EsBulkWriter, ensureIndex, KafkaDeadLetterSink, SinkProcessor, sinkMetrics } from '@syncline/sink';
 import Fastify from 'fastify';
-import type { Consumer, Kafka } from 'kafkajs';
 import type { SinkConfig } from './config.ts';
 
 export type Sink = Awaited<ReturnType<typeof buildSink>>;
@@ -15,7 +20,7 @@ export async function buildSink(deps: {
   /** The sink's own variables (core's sinkEnv). */
   config: Pick<SinkConfig, keyof typeof sinkEnv>;
   declaration: Declaration;
-  kafka: Kafka;
+  kafka: KafkaClient;
   es: Client;
   log: Logger;
   registry: Registry;
@@ -56,56 +61,46 @@ export async function buildSink(deps: {
   opsRoutes(http, { registry, readiness: async () => ({ ready: ready(), joined: joined.size }) });
 
   let running = false;
-  const consumers: Array<Consumer | undefined> = [];
+  const consumers: Array<GroupConsumer | undefined> = [];
 
-  // kafkajs fetches again for a consumer only once all of its batches settled, so with one consumer
+  // A consumer fetches again only once all of its batches settled (both clients), so with one consumer
   // Elasticsearch idles during every fetch; with several, one indexes while another fetches.
   const launch = async (slot: number, beforeRun: () => Promise<void> = async () => {}): Promise<void> => {
-    const c = kafka.consumer({
+    const c: GroupConsumer = kafka.consumer({
       groupId: config.SYNCLINE_SINK_GROUP,
+      topics: [...processors.keys()],
       maxBytesPerPartition: config.SYNCLINE_SINK_FETCH_MAX_BYTES_PER_PARTITION,
       maxBytes: config.SYNCLINE_SINK_FETCH_MAX_BYTES,
-      sessionTimeout: config.SYNCLINE_SINK_SESSION_TIMEOUT_MS,
-      heartbeatInterval: Math.min(3000, Math.floor(config.SYNCLINE_SINK_SESSION_TIMEOUT_MS / 3)),
-      readUncommitted: false,
-    });
-    consumers[slot] = c;
-    c.on(c.events.GROUP_JOIN, (e) => {
-      joined.add(slot);
-      log.info({ consumer: slot, assignment: e.payload.memberAssignment }, 'joined the consumer group');
-    });
-    c.on(c.events.STOP, () => joined.delete(slot));
-    c.on(c.events.CRASH, (e) => {
-      joined.delete(slot);
-      log.error({ consumer: slot, err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
-      // kafkajs restarts by itself after retriable errors; after the others, start a new consumer.
-      if (!e.payload.restart && running) {
-        setTimeout(() => {
-          if (!running || consumers[slot] !== c) return;
-          void c
-            .disconnect()
-            .catch(() => {})
-            .then(() => (running ? launch(slot) : undefined))
-            .catch((err) => log.error({ err }, 'could not restart the consumer'));
-        }, 1000);
-      }
-    });
-    await c.connect();
-    await c.subscribe({ topics: [...processors.keys()], fromBeginning: true });
-    await beforeRun();
-    await c.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: config.SYNCLINE_SINK_CONCURRENCY,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+      sessionTimeoutMs: config.SYNCLINE_SINK_SESSION_TIMEOUT_MS,
+      concurrency: config.SYNCLINE_SINK_CONCURRENCY,
+      onJoin: (assignment) => {
+        joined.add(slot);
+        log.info({ consumer: slot, assignment }, 'joined the consumer group');
+      },
+      onStop: () => joined.delete(slot),
+      onCrash: (error, restarting) => {
+        joined.delete(slot);
+        log.error({ consumer: slot, err: (error as Error)?.message, restart: restarting }, 'consumer crashed');
+        // A client that recovers by itself does; otherwise a new consumer takes the slot.
+        if (!restarting && running) {
+          setTimeout(() => {
+            if (!running || consumers[slot] !== c) return;
+            void c
+              .stop()
+              .catch(() => {})
+              .then(() => (running ? launch(slot) : undefined))
+              .catch((err) => log.error({ err }, 'could not restart the consumer'));
+          }, 1000);
+        }
+      },
+      eachBatch: async (batch, control) => {
         const processor = processors.get(batch.topic)!;
-        const control = { active: () => running && isRunning() && !isStale(), heartbeat };
         const outcome = await processor.processBatch(batch.topic, batch.partition, batch.messages, control);
-        if (outcome === 'abandoned' || batch.messages.length === 0) return;
-        const last = batch.messages.at(-1)!.offset;
-        const next = String(Number(last) + 1);
+        if (outcome === 'abandoned') return 'abandoned';
+        if (batch.messages.length === 0) return 'settled';
+        const next = Number(batch.messages.at(-1)!.offset) + 1;
         try {
-          await c.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+          await c.commit([{ topic: batch.topic, partition: batch.partition, offset: next }]);
         } catch (err) {
           // This instance no longer owns the partition: the batch is left uncommitted for the new owner
           // (duplicates are harmless), and the consumer rejoins.
@@ -115,15 +110,17 @@ export async function buildSink(deps: {
             { partition: batch.partition, err: known.message },
             'partition lost before the commit; the new owner repeats the batch',
           );
-          return;
+          return 'abandoned';
         }
-        resolveOffset(last);
-        lag.set(
-          { topic: batch.topic, partition: String(batch.partition) },
-          Math.max(0, Number(batch.highWatermark) - Number(next)),
-        );
+        if (batch.highWatermark !== undefined) {
+          lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - next));
+        }
+        return 'settled';
       },
     });
+    consumers[slot] = c;
+    await beforeRun();
+    await c.start();
   };
 
   return {
@@ -149,7 +146,7 @@ export async function buildSink(deps: {
     },
     async stop() {
       running = false;
-      await Promise.all(consumers.map((c) => c?.disconnect()));
+      await Promise.all(consumers.map((c) => c?.stop()));
       await deadLetters.close();
       await http.close();
     },

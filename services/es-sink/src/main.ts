@@ -13,7 +13,11 @@ runService('es-sink', async () => {
   const log = createLogger('es-sink', config.SYNCLINE_LOG_LEVEL);
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
   const registry = createMetricsRegistry('es-sink');
-  const kafka = createKafka({ clientId: 'syncline-es-sink', brokers: config.SYNCLINE_KAFKA_BROKERS });
+  const kafka = createKafka({
+    client: config.SYNCLINE_KAFKA_CLIENT,
+    clientId: 'syncline-es-sink',
+    brokers: config.SYNCLINE_KAFKA_BROKERS,
+  });
   const es = new EsClient({ node: config.SYNCLINE_ES_URL });
   const sink = await buildSink({ config, declaration, kafka, es, log, registry });
   await sink.start();

@@ -21,7 +21,11 @@ runService('outbox-relay', async () => {
   const pool = createPool(config.SYNCLINE_PG_URL, 2);
   await migrate(pool, declaration);
   await claimRelayLayout(pool, config.SYNCLINE_RELAY_SHARDS).finally(() => pool.end());
-  const kafka = createKafka({ clientId: 'syncline-relay', brokers: config.SYNCLINE_KAFKA_BROKERS });
+  const kafka = createKafka({
+    client: config.SYNCLINE_KAFKA_CLIENT,
+    clientId: 'syncline-relay',
+    brokers: config.SYNCLINE_KAFKA_BROKERS,
+  });
   let relay: ReturnType<typeof buildRelay> | undefined;
   const http = await startOpsServer({
     registry,

@@ -7,10 +7,9 @@
 // sink's consumer group has committed past them (it commits only what the index acknowledged).
 import type { Client } from '@elastic/elasticsearch';
 import { sleep } from '@syncline/core';
-import { keyHash } from '@syncline/kafka';
+import { type KafkaAdmin, type KafkaClient, keyHash } from '@syncline/kafka';
 import { OUTBOX_TABLE, pendingMarksSql, type WriteResult, waitMarksSql } from '@syncline/outbox';
 import { type Collection, EventCodec, isJoined } from '@syncline/schema';
-import type { Admin, Kafka } from 'kafkajs';
 import type pg from 'pg';
 
 /** A committed change the wait is for. */
@@ -27,7 +26,7 @@ const POLL_MS = 25;
 const LARGE = 100;
 
 export class PipelineIndexWaiter implements IndexWaiter {
-  private readonly deps: { es: Client; pool: pg.Pool; kafka: Kafka; sinkGroup: string };
+  private readonly deps: { es: Client; pool: pg.Pool; kafka: KafkaClient; sinkGroup: string };
 
   constructor(deps: PipelineIndexWaiter['deps']) {
     this.deps = deps;
@@ -111,22 +110,15 @@ export class PipelineIndexWaiter implements IndexWaiter {
       await sleep(POLL_MS);
     }
     const admin = await this.connectedAdmin(deadline);
-    const ends = await beforeDeadline(admin.fetchTopicOffsets(c.topic), deadline);
+    const ends = await beforeDeadline(admin.topicOffsets(c.topic), deadline);
     const codec = this.codec(c);
     const partitions = new Set(changes.map((d) => keyHash(codec.encodeKey(d.id)) % ends.length));
     // Every relay batch is a Kafka transaction, and its commit marker takes the last offset: the sink,
     // which commits after each record it settled, stands one short of the end once it read everything.
-    const target = new Map(
-      ends.filter((e) => partitions.has(e.partition)).map((e) => [e.partition, Number(e.high) - 1]),
-    );
+    const target = new Map(ends.filter((e) => partitions.has(e.partition)).map((e) => [e.partition, e.high - 1]));
     for (;;) {
-      const [committed] = await beforeDeadline(
-        admin.fetchOffsets({ groupId: this.deps.sinkGroup, topics: [c.topic] }),
-        deadline,
-      );
-      const settled = [...target].every(
-        ([p, end]) => Number(committed?.partitions.find((x) => x.partition === p)?.offset ?? -1) >= end,
-      );
+      const committed = await beforeDeadline(admin.groupOffsets(this.deps.sinkGroup, c.topic), deadline);
+      const settled = [...target].every(([p, end]) => (committed.get(p) ?? -1) >= end);
       if (settled) return true;
       if (Date.now() > deadline) return false;
       await sleep(POLL_MS);
@@ -141,11 +133,10 @@ export class PipelineIndexWaiter implements IndexWaiter {
   }
 
   /** One admin client for every wait, connected on first use. */
-  private admin: Promise<Admin> | undefined;
-  private connectedAdmin(deadline: number): Promise<Admin> {
+  private admin: Promise<KafkaAdmin> | undefined;
+  private connectedAdmin(deadline: number): Promise<KafkaAdmin> {
     if (!this.admin) {
-      const admin = this.deps.kafka.admin();
-      this.admin = admin.connect().then(() => admin);
+      this.admin = this.deps.kafka.admin();
       this.admin.catch(() => {
         this.admin = undefined;
       });
@@ -156,7 +147,7 @@ export class PipelineIndexWaiter implements IndexWaiter {
   async close(): Promise<void> {
     const admin = this.admin;
     this.admin = undefined;
-    await admin?.then((a) => a.disconnect()).catch(() => {});
+    await admin?.then((a) => a.close()).catch(() => {});
   }
 }
 

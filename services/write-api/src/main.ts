@@ -30,7 +30,11 @@ runService('write-api', async () => {
   }
   const es = new EsClient({ node: config.SYNCLINE_ES_URL });
 
-  const kafka = createKafka({ clientId: 'syncline-write-api', brokers: config.SYNCLINE_KAFKA_BROKERS });
+  const kafka = createKafka({
+    client: config.SYNCLINE_KAFKA_CLIENT,
+    clientId: 'syncline-write-api',
+    brokers: config.SYNCLINE_KAFKA_BROKERS,
+  });
   let relay: ReturnType<typeof buildRelay> | undefined;
   if (config.SYNCLINE_EMBEDDED_RELAY) {
     await claimRelayLayout(pool, 1);

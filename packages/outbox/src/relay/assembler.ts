@@ -9,8 +9,8 @@
 //             SYNCLINE_ASSEMBLE_FANOUT_RATE of those per second — read with one statement and appended.
 // A crash loses nothing: marks leave with what they became, in the same commit.
 import { backoffDelay, type Logger, metricsOn, type Registry, sleep } from '@syncline/core';
+import type { KafkaAdmin, KafkaClient } from '@syncline/kafka';
 import { type Collection, type Declaration, isJoined, joinNodes } from '@syncline/schema';
-import type { Admin, Kafka } from 'kafkajs';
 import pg from 'pg';
 import { assembleSql, expandMarksSql, outboxBacklogSql, pickMarksSql } from '../db/join.ts';
 import { assembleLockName, expandLockName, JOIN_MARKS_TABLE, operationLockKey, q } from '../db/tables.ts';
@@ -136,7 +136,13 @@ async function underLock<T>(client: pg.Client, lock: string, fn: () => Promise<T
 
 export class DocumentAssembler {
   private readonly collections: Collection[];
-  private readonly deps: { pgUrl: string; kafka: Kafka; log: Logger; registry: Registry; options: AssemblerOptions };
+  private readonly deps: {
+    pgUrl: string;
+    kafka: KafkaClient;
+    log: Logger;
+    registry: Registry;
+    options: AssemblerOptions;
+  };
   private abort = new AbortController();
   private running: Promise<unknown> | undefined;
   private sampler: NodeJS.Timeout | undefined;
@@ -225,10 +231,10 @@ export class DocumentAssembler {
     this.running = undefined;
     const admin = this.admin;
     this.admin = undefined;
-    await admin?.then((a) => a.disconnect()).catch(() => {});
+    await admin?.then((a) => a.close()).catch(() => {});
   }
 
-  private admin: Promise<Admin> | undefined;
+  private admin: Promise<KafkaAdmin> | undefined;
   private lag = new Map<string, { at: number; value: number }>();
 
   /**
@@ -241,20 +247,19 @@ export class DocumentAssembler {
     let value = 0;
     try {
       if (!this.admin) {
-        const admin = this.deps.kafka.admin();
-        this.admin = admin.connect().then(() => admin);
+        this.admin = this.deps.kafka.admin();
         this.admin.catch(() => {
           this.admin = undefined;
         });
       }
       const admin = await this.admin;
-      const [ends, [committed]] = await Promise.all([
-        admin.fetchTopicOffsets(c.topic),
-        admin.fetchOffsets({ groupId: this.deps.options.sinkGroup, topics: [c.topic] }),
+      const [ends, committed] = await Promise.all([
+        admin.topicOffsets(c.topic),
+        admin.groupOffsets(this.deps.options.sinkGroup, c.topic),
       ]);
       for (const end of ends) {
-        const at = Number(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
-        if (at >= 0) value += Math.max(0, Number(end.high) - at);
+        const at = committed.get(end.partition);
+        if (at !== undefined) value += Math.max(0, end.high - at);
       }
     } catch {
       value = 0;

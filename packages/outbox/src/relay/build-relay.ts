@@ -1,9 +1,8 @@
 // The relay's wiring, shared by the write API's embedded relay and the outbox-relay service.
 
 import { type Logger, RELAY_DEFAULTS, type Registry } from '@syncline/core';
-import { KafkaEventPublisher } from '@syncline/kafka';
+import { type KafkaClient, KafkaEventPublisher } from '@syncline/kafka';
 import type { Declaration } from '@syncline/schema';
-import type { Kafka } from 'kafkajs';
 import { DocumentAssembler } from './assembler.ts';
 import { OutboxReader, type Shard } from './outbox-reader.ts';
 import { PgOutboxStore } from './pg-outbox-store.ts';
@@ -11,7 +10,7 @@ import { OutboxRelay } from './relay.ts';
 
 export function buildRelay(deps: {
   pgUrl: string;
-  kafka: Kafka;
+  kafka: KafkaClient;
   declaration: Declaration;
   log: Logger;
   registry: Registry;

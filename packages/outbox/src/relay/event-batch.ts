@@ -3,7 +3,7 @@
 // A batch is packed into one transferable buffer so it can be built on a worker thread and handed
 // to the thread that talks to Kafka without copying each record.
 
-import { DLQ_HEADERS, deadLetterTopic, type HashedMessage, keyHash, type TopicMessages } from '@syncline/kafka';
+import { DLQ_HEADERS, deadLetterTopic, keyHash, type OutgoingRecord, type TopicMessages } from '@syncline/kafka';
 import {
   type Collection,
   type Declaration,
@@ -206,7 +206,7 @@ export class BatchEncoder {
 export function unpack(batch: PackedBatch): TopicMessages[] {
   const bytes = Buffer.from(batch.bytes);
   return batch.topics.map(({ topic, fingerprints, eventIds, layout, reasons }) => {
-    const messages: HashedMessage[] = new Array(eventIds.length);
+    const messages: OutgoingRecord[] = new Array(eventIds.length);
     for (let i = 0; i < eventIds.length; i++) {
       const at = i * LAYOUT;
       const k = layout[at]!;
