@@ -103,9 +103,7 @@ export class PlatformaticClient implements KafkaClient {
         return partitions.map((p) => ({ partition: p, low: low.get(p)!, high: high.get(p)! }));
       },
       async groupOffsets(groupId, topic) {
-        const [group] = await admin.listConsumerGroupOffsets({
-          groups: [{ groupId, topics: [{ name: topic }] }] as never,
-        });
+        const [group] = await admin.listConsumerGroupOffsets({ groups: [groupId] });
         const t = group?.topics.find((x) => x.name === topic);
         return new Map(
           (t?.partitions ?? [])
@@ -151,8 +149,10 @@ export class PlatformaticClient implements KafkaClient {
     });
     return {
       async connect() {
-        // The first transaction initialises the transactional id (bumping its epoch fences an older producer).
-        await (await producer.beginTransaction()).abort();
+        // Beginning the first transaction initialises the transactional id (bumping its epoch fences an
+        // older producer); it is then dropped here without a word to the broker (an EndTxn for a
+        // transaction without partitions is refused).
+        await (await producer.beginTransaction()).cancel();
       },
       async begin() {
         const txn = await producer.beginTransaction();
