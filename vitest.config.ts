@@ -4,6 +4,21 @@ import { defineConfig } from 'vitest/config';
 // services), tests against real services (*.int.test.ts) and scenarios (test/), two files at a time.
 // Project 'chaos' (test/chaos/): scenarios that stop shared services (Kafka, Elasticsearch) and so
 // run alone, one file at a time, after 'main' (groupOrder).
+// Every Syncline process of those runs on the default Kafka client, kafkajs. Projects 'platformatic'
+// and 'platformatic-chaos' run the scenarios that exercise Kafka (relay, sink, operations, faults,
+// outages) again with SYNCLINE_KAFKA_CLIENT=platformatic: the same tests on the other client.
+const KAFKA_SCENARIOS = [
+  'test/sink.test.ts',
+  'test/sink-faults.test.ts',
+  'test/relay-crash.test.ts',
+  'test/relay-shards.test.ts',
+  'test/write-path.test.ts',
+  'test/operations.test.ts',
+  'test/stage-metrics.test.ts',
+  'test/joined.test.ts',
+];
+const KAFKA_CHAOS = ['test/chaos/kafka-outage.test.ts', 'test/chaos/es-outage.test.ts'];
+
 export default defineConfig({
   test: {
     globalSetup: ['packages/testkit/src/global-setup.ts'],
@@ -27,6 +42,25 @@ export default defineConfig({
           include: ['test/chaos/**/*.test.ts'],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'platformatic',
+          include: KAFKA_SCENARIOS,
+          env: { SYNCLINE_KAFKA_CLIENT: 'platformatic' },
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'platformatic-chaos',
+          include: KAFKA_CHAOS,
+          env: { SYNCLINE_KAFKA_CLIENT: 'platformatic' },
+          fileParallelism: false,
+          sequence: { groupOrder: 3 },
         },
       },
     ],

@@ -1,10 +1,10 @@
 // Shared benchmark plumbing: the machine's description, timing, and writing results next to it.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type ChangeEvent, type Declaration, type EventCodec, SCHEMA_HEADER, withNamespace } from '@syncline/schema';
-import { createNamespace, type Namespace, REPO_ROOT, startServices } from '@syncline/testkit';
+import { createNamespace, kafkaClientName, type Namespace, REPO_ROOT, startServices } from '@syncline/testkit';
 import type { Kafka } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { demoDeclaration } from '../test/support/namespaced.ts';
@@ -27,7 +27,7 @@ export async function benchmark(label: string, run: (ns: Namespace, declaration:
   process.exit(failed ? 1 : 0);
 }
 
-export function machine(): string {
+export function machine(client: string | undefined = kafkaClientName()): string {
   const pg = execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-tAc', 'show server_version'])
     .toString()
     .trim();
@@ -35,6 +35,7 @@ export function machine(): string {
     `- CPU: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
     `- memory: ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
     `- Node.js ${process.version}, PostgreSQL ${pg}, Kafka 3.9.2 (local KRaft), Elasticsearch 9.5.0 (integ-test distribution, 1 GiB heap)`,
+    ...(client ? [`- Kafka client of every Syncline process: ${client} (SYNCLINE_KAFKA_CLIENT)`] : []),
     '- everything (load generator, services, PostgreSQL, Kafka, Elasticsearch) on the same machine',
   ].join('\n');
 }
@@ -45,12 +46,26 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
   return { ms: performance.now() - start, value };
 }
 
-export function writeResult(name: string, markdown: string): void {
+/**
+ * Writes bench/results/<name>.md (<name>-<client>.md when the Kafka client is not the default), and
+ * appends the run's key figures to SYNCLINE_BENCH_FIGURES when set (bench/clients.ts collects them).
+ */
+export function writeResult(
+  name: string,
+  markdown: string,
+  figures: Record<string, number> = {},
+  /** false: the result compares clients (bench/clients.ts). */
+  oneClient = true,
+): void {
   const dir = join(REPO_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const text = `# ${name} — ${new Date().toISOString()}\n\n${machine()}\n\n${markdown}\n`;
-  writeFileSync(join(dir, `${name}.md`), text);
+  const client = kafkaClientName();
+  const file = client === 'kafkajs' ? `${name}.md` : `${name}-${client}.md`;
+  const text = `# ${name} — ${new Date().toISOString()}\n\n${machine(oneClient ? client : undefined)}\n\n${markdown}\n`;
+  writeFileSync(join(dir, file), text);
   console.log(text);
+  const sink = process.env.SYNCLINE_BENCH_FIGURES;
+  if (sink) appendFileSync(sink, `${JSON.stringify({ bench: name, client, figures })}\n`);
 }
 
 export const rate = (n: number, ms: number) => Math.round((n * 1000) / ms);

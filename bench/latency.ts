@@ -226,6 +226,15 @@ ${[...Map.groupBy([...backendsAfter], ([, b]) => b.app)]
     return `| ${app} | ${used.toFixed(1)} | ${((used * 1000) / total).toFixed(2)} |`;
   })
   .join('\n')}`,
+      {
+        p50: e2e.p50,
+        p90: e2e.p90,
+        p99: e2e.p99,
+        max: e2e.max,
+        rate: Math.round(total / elapsed),
+        bareP99: b.p99,
+        waitRatio: waitedBulk / plainBulk,
+      },
     );
   } finally {
     await Promise.all(services.map((s) => s.kill()));

@@ -120,5 +120,6 @@ event indexed; configuration: ${Object.entries(sinkConfig)
       .filter(([k]) => /CONSUMERS|CONCURRENCY|MAX_DOCS|FETCH/.test(k))
       .map(([k, v]) => `${k}=${v}`)
       .join(', ')}.`,
+    { sink: sinkRate, ceiling: ceilingRate, naive: naiveRate },
   );
 });

@@ -132,6 +132,12 @@ export class PlatformaticClient implements KafkaClient {
     return {
       ...this.base(suffix),
       idempotent: true,
+      // A new producer asks the broker for an id as new (-1/-1): the client's default (0/0) is taken as
+      // the id and epoch of an earlier producer, which a restarted relay's transactional id never
+      // matches (the broker refuses it for as long as the id's state lives), and which would bump
+      // producer id 0's epoch for a non-transactional one.
+      producerId: -1n,
+      producerEpoch: -1,
       acks: ProduceAcks.ALL,
       partitioner,
       serializers: headerSerializers as never,
