@@ -40,6 +40,7 @@ export function classifyKafkaError(
   err: unknown,
   role: 'consumer' | 'producer' = 'consumer',
 ): SynclineError | undefined {
+  if (err instanceof SynclineError) return err; // an adapter's own verdict (platformatic.ts: a lost partition)
   const e = err as ClientError | null;
   if (!isClientError(e)) return undefined;
   const lost = protocolNames(e).find((n) => LOST_OWNERSHIP.has(n));

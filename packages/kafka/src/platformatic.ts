@@ -12,12 +12,12 @@ import {
   Producer,
   type ProducerOptions,
 } from '@platformatic/kafka';
+import { SynclineError } from '@syncline/core';
 import type { KafkaClientOptions } from './client.ts';
 import { keyHash } from './partitioner.ts';
 import type {
   ConsumerSpec,
   GroupConsumer,
-  IncomingRecord,
   KafkaAdmin,
   KafkaClient,
   OutgoingRecord,
@@ -45,7 +45,8 @@ type AnyProducer = Producer<Buffer, Buffer, string, string | Buffer>;
 
 const toMessages = (records: TopicMessages[]) =>
   records.flatMap(({ topic, messages }) =>
-    messages.map((m) => ({ topic, key: m.key, value: m.value ?? undefined, headers: m.headers, keyHash: m.keyHash })),
+    // A tombstone's value is null, which the client writes as a null record value.
+    messages.map((m) => ({ topic, key: m.key, value: m.value, headers: m.headers, keyHash: m.keyHash })),
   ) as never;
 
 export class PlatformaticClient implements KafkaClient {
@@ -141,9 +142,10 @@ export class PlatformaticClient implements KafkaClient {
       acks: ProduceAcks.ALL,
       partitioner,
       serializers: headerSerializers as never,
-      // A transaction refused while the previous one completes (CONCURRENT_TRANSACTIONS) is retried soon.
-      retries: 5,
-      retryDelay: 20,
+      // A transaction refused while the previous one completes (CONCURRENT_TRANSACTIONS) is retried
+      // soon, then with doubling delays up to 2 s (≈ 6 s in all), like kafkajs's retry.
+      retries: 8,
+      retryDelay: (_client: unknown, _operation: string, attempt: number) => Math.min(2000, 20 * 2 ** attempt),
     };
   }
 
@@ -162,12 +164,15 @@ export class PlatformaticClient implements KafkaClient {
       },
       async begin() {
         const txn = await producer.beginTransaction();
+        let sent = false;
         return {
           async send(records) {
+            sent = true;
             await txn.send({ messages: toMessages(records) });
           },
           commit: () => txn.commit(),
-          abort: () => txn.abort(),
+          // The broker refuses to end a transaction it never heard of (no partition added): drop it here.
+          abort: () => (sent ? txn.abort() : txn.cancel()),
         };
       },
       close: () => producer.close(true),
@@ -206,14 +211,31 @@ const fixedAssigner =
 /** The most records handed over in one round (the stream reads ahead up to its high-water mark). */
 const ROUND_RECORDS = 20_000;
 
+type Stream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+
+/**
+ * The group consumer on @platformatic/kafka's record stream. What kafkajs does by itself is done here:
+ * - after every join (a new generation) and after an abandoned batch, the stream is replaced by a new one
+ *   that starts at the group's committed offsets: records the old one had fetched (ahead, or from a
+ *   position the library kept, or from a fetch in flight across the rejoin) are never handed over;
+ * - a commit is refused as SYNC_PARTITION_LOST when the batch was handed over in an earlier generation
+ *   or the partition is no longer this member's (the library would rejoin and commit anyway);
+ * - a consumer given fixed partitions hands over only those (alone in its group, the library assigns
+ *   it every partition).
+ */
 class PlatformaticGroupConsumer implements GroupConsumer {
   private readonly consumer: Consumer;
   private readonly spec: ConsumerSpec;
-  private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private stream: Stream | undefined;
   private running = false;
+  private stopped = false;
+  /** Set on a join or an abandoned batch: the run loop replaces the stream before handing over more. */
+  private restart = false;
   private loop: Promise<void> | undefined;
   private wake = () => {};
   private readonly epochs = new Map<string, number>();
+  /** The generation each partition's last batch was handed over in. */
+  private readonly handedIn = new Map<string, number>();
 
   constructor(base: { clientId: string; bootstrapBrokers: string[] }, spec: ConsumerSpec) {
     this.spec = spec;
@@ -227,15 +249,31 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     });
     this.consumer.on('consumer:group:join', (e) => {
       const assignment: Record<string, number[]> = {};
-      for (const a of e.assignments ?? []) assignment[a.topic] = a.partitions;
+      for (const a of e.assignments ?? []) assignment[a.topic] = this.mine(a.topic, a.partitions);
+      this.restart = true;
+      this.wake();
       spec.onJoin?.(assignment);
     });
-    this.consumer.on('consumer:group:leave', () => spec.onStop?.());
+    // A rejoin the library could not complete (the coordinator gone for long) is reported here.
+    this.consumer.on('error', (err) => this.crash(err));
   }
 
-  async start(): Promise<void> {
+  /** The partitions of the topic this consumer hands over. */
+  private mine(topic: string, partitions: number[]): number[] {
+    const fixed = this.spec.partitions;
+    return fixed && topic === this.spec.topics[0] ? partitions.filter((p) => fixed.includes(p)) : partitions;
+  }
+
+  private owns(topic: string, partition: number): boolean {
+    return Boolean(
+      this.consumer.assignments?.some(
+        (a) => a.topic === topic && a.partitions.includes(partition) && this.mine(topic, [partition]).length > 0,
+      ),
+    );
+  }
+
+  private async open(): Promise<Stream> {
     const { spec } = this;
-    this.running = true;
     const stream = await this.consumer.consume({
       topics: spec.topics,
       mode: 'committed',
@@ -248,13 +286,21 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       highWaterMark: ROUND_RECORDS,
       ...(spec.partitions && { partitionAssigner: fixedAssigner(spec.topics[0]!, spec.partitions) }),
     } as never);
-    this.stream = stream;
-    stream.on('error', (err) => this.crash(err));
+    stream.on('error', (err) => {
+      if (this.stream === stream) this.crash(err);
+    });
     // A 'readable' listener keeps the stream fetching in paused mode; a fetch that brought only
     // transaction markers is seen after its response was applied.
     stream.on('readable', () => this.wake());
     stream.on('fetch', () => setImmediate(() => this.wake()));
-    this.loop = this.run(stream).catch((err) => this.crash(err));
+    return stream;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.stream = await this.open();
+    this.restart = false;
+    this.loop = this.run().catch((err) => this.crash(err));
   }
 
   private crash(err: unknown) {
@@ -264,18 +310,28 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     this.spec.onCrash?.(err, false);
   }
 
-  private owns(topic: string, partition: number): boolean {
-    return Boolean(this.consumer.assignments?.some((a) => a.topic === topic && a.partitions.includes(partition)));
+  /** A new stream at the group's committed offsets; the old one's records are dropped. */
+  private async replaceStream(): Promise<void> {
+    this.restart = false;
+    const old = this.stream;
+    // Opened before the old one closes: the topics stay tracked, so the member does not rejoin.
+    this.stream = await this.open();
+    await old?.close().catch(() => {});
   }
 
-  private async run(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Promise<void> {
+  private async run(): Promise<void> {
     const { spec } = this;
     while (this.running) {
+      if (this.restart) await this.replaceStream();
+      const stream = this.stream!;
+      const generation = this.consumer.generationId;
       const round: Message<Buffer, Buffer, Buffer, Buffer>[] = [];
       for (let m = stream.read(); m !== null; m = round.length < ROUND_RECORDS ? stream.read() : null) round.push(m);
+      if (this.restart) continue; // a join happened: these may be stale
       const drained = stream.readableLength === 0;
       const batches = new Map<string, PartitionBatch>();
       for (const m of round) {
+        if (!this.owns(m.topic, m.partition)) continue;
         const key = `${m.topic}:${m.partition}`;
         let batch = batches.get(key);
         if (!batch) {
@@ -292,18 +348,19 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         // Every record the stream fetched was handed over: its positions are the batches' ends, or
         // the markers-only ends of partitions without records.
         for (const [key, offset] of stream.offsetsToFetch) {
+          const at = key.lastIndexOf(':');
+          const topic = key.slice(0, at);
+          const partition = Number(key.slice(at + 1));
+          if (!this.owns(topic, partition)) continue;
           const batch = batches.get(key);
           if (batch) batch.next = Math.max(batch.next, Number(offset));
-          else if (this.running) {
-            const at = key.lastIndexOf(':');
-            spec.onPosition?.(key.slice(0, at), Number(key.slice(at + 1)), Number(offset));
-          }
+          else spec.onPosition?.(topic, partition, Number(offset));
         }
       }
       if (batches.size === 0) {
         await new Promise<void>((resolve) => {
           this.wake = resolve;
-          if (stream.readableLength > 0 || !this.running) resolve();
+          if (stream.readableLength > 0 || !this.running || this.restart) resolve();
         });
         continue;
       }
@@ -311,10 +368,14 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       const worker = async () => {
         for (let b = queue.shift(); b && this.running; b = queue.shift()) {
           const batch = b;
-          await spec.eachBatch(batch, {
-            active: () => this.running && this.owns(batch.topic, batch.partition),
+          this.handedIn.set(`${batch.topic}:${batch.partition}`, generation);
+          const outcome = await spec.eachBatch(batch, {
+            active: () =>
+              this.running && this.consumer.generationId === generation && this.owns(batch.topic, batch.partition),
             heartbeat: async () => {},
           });
+          // The stream has read past the abandoned records: the next round starts again from the commits.
+          if (outcome === 'abandoned') this.restart = true;
         }
       };
       await Promise.all(Array.from({ length: Math.max(1, Math.min(spec.concurrency, queue.length)) }, worker));
@@ -322,6 +383,16 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   }
 
   async commit(offsets: Array<{ topic: string; partition: number; offset: number }>): Promise<void> {
+    for (const o of offsets) {
+      const key = `${o.topic}:${o.partition}`;
+      const handed = this.handedIn.get(key);
+      if ((handed !== undefined && handed !== this.consumer.generationId) || !this.owns(o.topic, o.partition)) {
+        throw new SynclineError(
+          'SYNC_PARTITION_LOST',
+          `partition ${key} was reassigned (generation ${this.consumer.generationId})`,
+        );
+      }
+    }
     await this.consumer.commit({
       offsets: offsets.map((o) => ({
         topic: o.topic,
@@ -338,7 +409,8 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     this.wake();
     await this.loop?.catch(() => {});
     await this.stream?.close().catch(() => {});
-    await this.consumer.close(true).catch(() => {});
-    if (wasRunning) this.spec.onStop?.();
+    await this.consumer.close().catch(() => this.consumer.close(true).catch(() => {}));
+    if (wasRunning && !this.stopped) this.spec.onStop?.();
+    this.stopped = true;
   }
 }
