@@ -27,7 +27,7 @@ export async function benchmark(label: string, run: (ns: Namespace, declaration:
   process.exit(failed ? 1 : 0);
 }
 
-export function machine(client: string | undefined = kafkaClientName()): string {
+export function machine(client: string | null = kafkaClientName()): string {
   const pg = execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-tAc', 'show server_version'])
     .toString()
     .trim();
@@ -61,7 +61,7 @@ export function writeResult(
   mkdirSync(dir, { recursive: true });
   const client = kafkaClientName();
   const file = client === 'kafkajs' ? `${name}.md` : `${name}-${client}.md`;
-  const text = `# ${name} — ${new Date().toISOString()}\n\n${machine(oneClient ? client : undefined)}\n\n${markdown}\n`;
+  const text = `# ${name} — ${new Date().toISOString()}\n\n${machine(oneClient ? client : null)}\n\n${markdown}\n`;
   writeFileSync(join(dir, file), text);
   console.log(text);
   const sink = process.env.SYNCLINE_BENCH_FIGURES;
