@@ -26,6 +26,9 @@ PG_PORT="${SYNCLINE_PG_PORT:-5432}"
 PG_DATABASES="${SYNCLINE_PG_DATABASES:-syncline syncline_test}"
 KAFKA_PORT="${SYNCLINE_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${SYNCLINE_KAFKA_CONTROLLER_PORT:-9093}"
+# A second listener of the same broker, SASL over TLS (SCRAM-SHA-256/512 and PLAIN, user syncline), for the
+# deployments' settings (docs/deployment.md) and their tests.
+KAFKA_SECURE_PORT="${SYNCLINE_KAFKA_SECURE_PORT:-9094}"
 KAFKA_HEAP="${SYNCLINE_KAFKA_HEAP:-768m}"
 ES_PORT="${SYNCLINE_ES_PORT:-9200}"
 ES_TRANSPORT_PORT="${SYNCLINE_ES_TRANSPORT_PORT:-9300}"
@@ -93,12 +96,62 @@ kafka_provision() {
   touch "$KAFKA_LIBS/.complete"
 }
 
+KAFKA_TLS="$KAFKA_DIR/tls"
+KAFKA_TLS_PASS=syncline-stack
+
+# A CA, the broker's certificate for 127.0.0.1 signed by it, an unrelated CA (what an untrusted server
+# certificate looks like to a client), and the SASL user's password; made once per state directory.
+kafka_tls() { # java home
+  [ -f "$KAFKA_TLS/.complete" ] && return
+  local kt="$1/bin/keytool" log="$LOGS/kafka-tls.log"
+  local store=(-storetype PKCS12 -storepass "$KAFKA_TLS_PASS")
+  rm -rf "$KAFKA_TLS"
+  mkdir -p "$KAFKA_TLS"
+  info "making the secured listener's CA, certificate and SASL password in $KAFKA_TLS"
+  {
+    "$kt" -genkeypair -alias ca -keyalg RSA -keysize 2048 -dname "CN=Syncline stack CA" -ext bc:c -validity 3650 \
+      -keystore "$KAFKA_TLS/ca.p12" "${store[@]}"
+    "$kt" -exportcert -rfc -alias ca -keystore "$KAFKA_TLS/ca.p12" "${store[@]}" -file "$KAFKA_TLS/ca.pem"
+    "$kt" -genkeypair -alias broker -keyalg RSA -keysize 2048 -dname "CN=127.0.0.1" -validity 3650 \
+      -keystore "$KAFKA_TLS/broker.p12" "${store[@]}"
+    "$kt" -certreq -alias broker -keystore "$KAFKA_TLS/broker.p12" "${store[@]}" -file "$KAFKA_TLS/broker.csr"
+    "$kt" -gencert -alias ca -keystore "$KAFKA_TLS/ca.p12" "${store[@]}" -ext "SAN=IP:127.0.0.1,DNS:localhost" \
+      -validity 3650 -rfc -infile "$KAFKA_TLS/broker.csr" -outfile "$KAFKA_TLS/broker.pem"
+    "$kt" -importcert -noprompt -alias ca -file "$KAFKA_TLS/ca.pem" -keystore "$KAFKA_TLS/broker.p12" "${store[@]}"
+    "$kt" -importcert -noprompt -alias broker -file "$KAFKA_TLS/broker.pem" -keystore "$KAFKA_TLS/broker.p12" "${store[@]}"
+    "$kt" -genkeypair -alias other -keyalg RSA -keysize 2048 -dname "CN=Some other CA" -ext bc:c -validity 3650 \
+      -keystore "$KAFKA_TLS/other-ca.p12" "${store[@]}"
+    "$kt" -exportcert -rfc -alias other -keystore "$KAFKA_TLS/other-ca.p12" "${store[@]}" -file "$KAFKA_TLS/other-ca.pem"
+  } >"$log" 2>&1 || fail "making the Kafka TLS material failed" "$log"
+  head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$KAFKA_TLS/syncline.password"
+  chmod 600 "$KAFKA_TLS/syncline.password"
+  touch "$KAFKA_TLS/.complete"
+}
+
+# The SCRAM credentials of user syncline (stored in the cluster's metadata), set once per data directory
+# (also when a start was interrupted after the broker came up).
+kafka_scram_user() {
+  [ -f "$KAFKA_DIR/data/.scram-syncline" ] && return
+  local password java_home
+  password="$(cat "$KAFKA_TLS/syncline.password")"
+  java_home="${SYNCLINE_KAFKA_JAVA_HOME:-$(find_java_home 17 21)}"
+  local mechanism
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do # one credential per request
+    "$java_home/bin/java" -cp "$KAFKA_LIBS/*" "-Dlog4j.configuration=file:$KAFKA_DIR/log4j.properties" \
+      kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter --entity-type users \
+      --entity-name syncline --add-config "$mechanism=[password=$password]" \
+      >>"$LOGS/kafka.log" 2>&1 || fail "creating Kafka's SCRAM user failed" "$LOGS/kafka.log"
+  done
+  touch "$KAFKA_DIR/data/.scram-syncline"
+}
+
 kafka_up() {
   if pid_alive "$KAFKA_PID"; then
-    kafka_wait; return
+    kafka_wait; kafka_scram_user; return
   fi
   ensure_port_free "$KAFKA_PORT" kafka "$KAFKA_PID"
   ensure_port_free "$KAFKA_CONTROLLER_PORT" "kafka controller" "$KAFKA_PID"
+  ensure_port_free "$KAFKA_SECURE_PORT" "kafka (secured listener)" "$KAFKA_PID"
   local java_home
   java_home="${SYNCLINE_KAFKA_JAVA_HOME:-$(find_java_home 17 21)}"
   if [ -n "${SYNCLINE_KAFKA_JAVA_HOME:-}" ] && [ ! -x "$java_home/bin/java" ]; then
@@ -108,8 +161,12 @@ kafka_up() {
   [ -n "$java_home" ] || fail "Kafka $KAFKA_VERSION needs Java 17 or 21 and none was found in /usr/lib/jvm; set SYNCLINE_KAFKA_JAVA_HOME"
   kafka_provision
   mkdir -p "$KAFKA_DIR/data"
+  kafka_tls "$java_home"
   sed -e "s|@PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" -e "s|@DATA@|$KAFKA_DIR/data|g" \
+    -e "s|@SECURE_PORT@|$KAFKA_SECURE_PORT|g" -e "s|@TLS@|$KAFKA_TLS|g" -e "s|@TLS_PASS@|$KAFKA_TLS_PASS|g" \
+    -e "s|@PASSWORD@|$(cat "$KAFKA_TLS/syncline.password")|g" \
     "$ROOT/stack/kafka/server.properties" > "$KAFKA_DIR/server.properties"
+  chmod 600 "$KAFKA_DIR/server.properties"
   sed -e "s|@LOG@|$LOGS/kafka.log|g" "$ROOT/stack/kafka/log4j.properties" > "$KAFKA_DIR/log4j.properties"
   local java=("$java_home/bin/java" -cp "$KAFKA_LIBS/*" "-Dlog4j.configuration=file:$KAFKA_DIR/log4j.properties")
   if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
@@ -124,6 +181,7 @@ kafka_up() {
     >>"$LOGS/kafka.log" 2>&1 </dev/null 9>&- &
   echo $! > "$KAFKA_PID"
   kafka_wait
+  kafka_scram_user
 }
 
 kafka_wait() {
@@ -140,6 +198,7 @@ kafka_wait() {
 kafka_status() {
   if pid_alive "$KAFKA_PID" && port_open "$KAFKA_PORT"; then
     echo "kafka          healthy   $KAFKA_VERSION    127.0.0.1:$KAFKA_PORT  pid $(cat "$KAFKA_PID")  log $LOGS/kafka.log"
+    echo "kafka secured  healthy   SASL_SSL 127.0.0.1:$KAFKA_SECURE_PORT  user syncline  password file $KAFKA_TLS/syncline.password  CA $KAFKA_TLS/ca.pem"
   else
     echo "kafka          down      $KAFKA_VERSION    127.0.0.1:$KAFKA_PORT  log $LOGS/kafka.log"
     return 1

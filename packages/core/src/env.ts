@@ -18,11 +18,23 @@ export const sharedEnv = {
   SYNCLINE_PG_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/syncline'),
   SYNCLINE_KAFKA_BROKERS: list('127.0.0.1:9092'),
   SYNCLINE_KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs'),
+  // Kafka security (both clients): TLS, and SASL over it or over plaintext; secrets inline or from files.
+  SYNCLINE_KAFKA_TLS: bool.default(false),
+  SYNCLINE_KAFKA_TLS_CA_FILE: z.string().optional(),
+  SYNCLINE_KAFKA_TLS_CERT_FILE: z.string().optional(),
+  SYNCLINE_KAFKA_TLS_KEY_FILE: z.string().optional(),
+  SYNCLINE_KAFKA_SASL_MECHANISM: z.enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512']).default('none'),
+  SYNCLINE_KAFKA_SASL_USERNAME: z.string().optional(),
+  SYNCLINE_KAFKA_SASL_PASSWORD: z.string().optional(),
+  SYNCLINE_KAFKA_SASL_PASSWORD_FILE: z.string().optional(),
   SYNCLINE_ES_URL: z.string().url().default('http://127.0.0.1:9200'),
   SYNCLINE_COLLECTIONS: z.string().default('syncline.collections.json'),
   SYNCLINE_HTTP_HOST: z.string().default('127.0.0.1'),
   SYNCLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
+
+/** The variables every process reads, as parsed. */
+export type SharedConfig = z.infer<z.ZodObject<typeof sharedEnv>>;
 
 export const writeApiEnv = {
   SYNCLINE_API_KEYS: list('').transform((keys) => keys.filter(Boolean)),

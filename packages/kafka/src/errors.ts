@@ -19,6 +19,54 @@ interface ClientError {
   code?: unknown;
   apiId?: unknown;
   errors?: unknown;
+  cause?: unknown;
+  /** kafkajs: the error a retrying or wrapping error stands for. */
+  originalError?: unknown;
+}
+
+/** The error and every error it wraps (causes, originals, aggregated errors), depth first. */
+function chain(e: unknown, seen = new Set<unknown>()): ClientError[] {
+  if (!e || typeof e !== 'object' || seen.has(e)) return [];
+  seen.add(e);
+  const c = e as ClientError;
+  const nested = [c.cause, c.originalError, ...(Array.isArray(c.errors) ? c.errors : [])];
+  return [c, ...nested.flatMap((n) => chain(n, seen))];
+}
+
+// Node's codes for a server certificate the client does not trust.
+const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|ERR_TLS_CERT_ALTNAME_INVALID/;
+
+/**
+ * A failure that retrying cannot cure because the settings are wrong: the credentials were refused, or
+ * the brokers' certificate is not trusted. The message names the settings, never their values.
+ */
+function misconfigured(err: unknown): SynclineError | undefined {
+  const all = chain(err);
+  const refused = all.find(
+    (e) =>
+      e.name === 'KafkaJSSASLAuthenticationError' ||
+      e.code === 'PLT_KFK_AUTHENTICATION' ||
+      e.apiId === 'SASL_AUTHENTICATION_FAILED' ||
+      e.type === 'SASL_AUTHENTICATION_FAILED',
+  );
+  if (refused) {
+    return new SynclineError(
+      'SYNC_CONFIG_INVALID',
+      'Kafka refused the credentials: check SYNCLINE_KAFKA_SASL_MECHANISM, SYNCLINE_KAFKA_SASL_USERNAME and ' +
+        `SYNCLINE_KAFKA_SASL_PASSWORD (or SYNCLINE_KAFKA_SASL_PASSWORD_FILE) (${String(refused.message)})`,
+      { cause: err },
+    );
+  }
+  const untrusted = all.find((e) => typeof e.code === 'string' && UNTRUSTED.test(e.code));
+  if (untrusted) {
+    return new SynclineError(
+      'SYNC_CONFIG_INVALID',
+      "Kafka's TLS certificate is not trusted: check SYNCLINE_KAFKA_TLS_CA_FILE (the CA that signed the brokers' " +
+        `certificates) and SYNCLINE_KAFKA_BROKERS (the names they were issued for) (${String(untrusted.code)}: ${String(untrusted.message)})`,
+      { cause: err },
+    );
+  }
+  return undefined;
 }
 
 /** The protocol error names in a client's error (@platformatic/kafka aggregates them). */
@@ -43,6 +91,8 @@ export function classifyKafkaError(
   if (err instanceof SynclineError) return err; // an adapter's own verdict (platformatic.ts: a lost partition)
   const e = err as ClientError | null;
   if (!isClientError(e)) return undefined;
+  const wrong = misconfigured(err);
+  if (wrong) return wrong;
   const lost = protocolNames(e).find((n) => LOST_OWNERSHIP.has(n));
   if (role === 'consumer' && lost) {
     return new SynclineError('SYNC_PARTITION_LOST', `the partition was assigned elsewhere (${lost})`, { cause: err });

@@ -1,4 +1,11 @@
-export { createKafka, type KafkaClientOptions } from './client.ts';
+export {
+  createKafka,
+  type KafkaClientOptions,
+  type KafkaConfig,
+  type KafkaSecurity,
+  kafkaFromConfig,
+  kafkaSecurity,
+} from './client.ts';
 export { classifyKafkaError } from './errors.ts';
 export { KafkajsClient } from './kafkajs.ts';
 export { keyHash } from './partitioner.ts';

@@ -87,8 +87,15 @@ export class KafkajsClient implements KafkaClient {
   readonly name = 'kafkajs' as const;
   readonly kafka: Kafka;
 
-  constructor({ clientId, brokers, log = 'warn' }: KafkaClientOptions) {
-    this.kafka = new Kafka({ clientId, brokers, logLevel: log === 'warn' ? logLevel.WARN : logLevel.NOTHING });
+  constructor({ clientId, brokers, log = 'warn', security = {} }: KafkaClientOptions) {
+    const { tls, sasl } = security;
+    this.kafka = new Kafka({
+      clientId,
+      brokers,
+      logLevel: log === 'warn' ? logLevel.WARN : logLevel.NOTHING,
+      ...(tls && { ssl: tls.ca || tls.cert ? { ...tls, ...(tls.ca && { ca: [tls.ca] }) } : true }),
+      ...(sasl && { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as never }),
+    });
   }
 
   async admin(): Promise<KafkaAdmin> {

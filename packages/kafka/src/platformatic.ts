@@ -58,7 +58,15 @@ export class PlatformaticClient implements KafkaClient {
   }
 
   private base(suffix: string) {
-    return { clientId: `${this.options.clientId}-${suffix}`, bootstrapBrokers: this.options.brokers };
+    const { tls, sasl } = this.options.security ?? {};
+    return {
+      clientId: `${this.options.clientId}-${suffix}`,
+      bootstrapBrokers: this.options.brokers,
+      ...(tls && { tls }),
+      ...(sasl && {
+        sasl: { mechanism: sasl.mechanism.toUpperCase() as 'PLAIN', username: sasl.username, password: sasl.password },
+      }),
+    };
   }
 
   async admin(): Promise<KafkaAdmin> {
@@ -237,7 +245,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   /** The generation each partition's last batch was handed over in. */
   private readonly handedIn = new Map<string, number>();
 
-  constructor(base: { clientId: string; bootstrapBrokers: string[] }, spec: ConsumerSpec) {
+  constructor(base: ReturnType<PlatformaticClient['base']>, spec: ConsumerSpec) {
     this.spec = spec;
     this.consumer = new Consumer({
       ...base,

@@ -2,6 +2,7 @@
 // holds each document's latest event) and a dead-letter topic beside it.
 
 import type { Collection } from '@syncline/schema';
+import { classifyKafkaError } from './errors.ts';
 import type { KafkaClient, TopicSpec } from './port.ts';
 
 export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
@@ -35,8 +36,20 @@ export function deadLetterTopicConfig(c: Pick<Collection, 'topic'>): TopicSpec {
 export const topicsOf = (collections: Pick<Collection, 'topic' | 'partitions'>[]): TopicSpec[] =>
   collections.flatMap((c) => [collectionTopic(c), deadLetterTopicConfig(c)]);
 
-/** Creates the topics that do not exist yet. */
+/**
+ * Creates the topics that do not exist yet. Every service does this first, so its failure is
+ * classified here: wrong credentials or an untrusted certificate stop the start with a message naming
+ * the setting; an unreachable cluster is SYNC_UNAVAILABLE (retriable).
+ */
 export async function ensureTopics(kafka: KafkaClient, topics: TopicSpec[]): Promise<void> {
+  try {
+    await createMissing(kafka, topics);
+  } catch (err) {
+    throw classifyKafkaError(err, 'producer') ?? err;
+  }
+}
+
+async function createMissing(kafka: KafkaClient, topics: TopicSpec[]): Promise<void> {
   const admin = await kafka.admin();
   try {
     const existing = new Set(await admin.listTopics());

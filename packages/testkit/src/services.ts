@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './processes.ts';
 
@@ -15,6 +16,18 @@ export interface Services {
   pgUrl: string;
   kafkaBrokers: string[];
   esUrl: string;
+  /** The local stack's SASL_SSL listener of the same broker (stack.sh), when the services are the local stack. */
+  kafkaSecure?: KafkaSecureListener;
+}
+
+export interface KafkaSecureListener {
+  brokers: string[];
+  /** The CA that signed the broker's certificate (PEM). */
+  caFile: string;
+  /** A CA that did not (PEM): what an untrusted certificate looks like to a client. */
+  otherCaFile: string;
+  username: string;
+  passwordFile: string;
 }
 
 export interface StartedServices {
@@ -93,12 +106,20 @@ async function startLocalStack(env: Record<string, string | undefined>): Promise
     throw new Error(`the local stack did not come up:\n${e.stderr ?? e.message}`);
   }
   const pgPort = env.SYNCLINE_PG_PORT ?? '5432';
+  const tls = join(env.SYNCLINE_STATE_DIR ?? join(REPO_ROOT, '.stack'), 'kafka', 'tls');
   return {
     services: {
       mode: 'local',
       pgUrl: `postgres://postgres@127.0.0.1:${pgPort}/syncline_test`,
       kafkaBrokers: [`127.0.0.1:${env.SYNCLINE_KAFKA_PORT ?? '9092'}`],
       esUrl: `http://127.0.0.1:${env.SYNCLINE_ES_PORT ?? '9200'}`,
+      kafkaSecure: {
+        brokers: [`127.0.0.1:${env.SYNCLINE_KAFKA_SECURE_PORT ?? '9094'}`],
+        caFile: join(tls, 'ca.pem'),
+        otherCaFile: join(tls, 'other-ca.pem'),
+        username: 'syncline',
+        passwordFile: join(tls, 'syncline.password'),
+      },
     },
     // The local stack is shared with other runs and developers: leave it running.
     stop: async () => {},

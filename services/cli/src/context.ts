@@ -1,7 +1,7 @@
 // What every CLI command needs (Context), built once from the validated configuration.
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { httpPort, loadConfig as load, SynclineError, sharedEnv, sinkGroupEnv } from '@syncline/core';
-import { createKafka } from '@syncline/kafka';
+import { kafkaFromConfig } from '@syncline/kafka';
 import { createPool, migrate } from '@syncline/outbox';
 import { type Collection, findCollection, loadDeclaration } from '@syncline/schema';
 import pg from 'pg';
@@ -16,12 +16,7 @@ export function createContext(env: Record<string, string | undefined>) {
   const config = load(configSchema, env);
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
   const pool = createPool(config.SYNCLINE_PG_URL, 4);
-  const kafka = createKafka({
-    client: config.SYNCLINE_KAFKA_CLIENT,
-    clientId: 'syncline-cli',
-    brokers: config.SYNCLINE_KAFKA_BROKERS,
-    log: 'silent',
-  });
+  const kafka = kafkaFromConfig(config, 'syncline-cli', 'silent');
   const es = new EsClient({ node: config.SYNCLINE_ES_URL });
   return {
     declaration,

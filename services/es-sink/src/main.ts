@@ -3,7 +3,7 @@
 // finish or abandon in-flight batches, leave the group.
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { createLogger, createMetricsRegistry, listen, runService } from '@syncline/core';
-import { createKafka } from '@syncline/kafka';
+import { kafkaFromConfig } from '@syncline/kafka';
 import { loadDeclaration } from '@syncline/schema';
 import { buildSink } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -13,11 +13,7 @@ runService('es-sink', async () => {
   const log = createLogger('es-sink', config.SYNCLINE_LOG_LEVEL);
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
   const registry = createMetricsRegistry('es-sink');
-  const kafka = createKafka({
-    client: config.SYNCLINE_KAFKA_CLIENT,
-    clientId: 'syncline-es-sink',
-    brokers: config.SYNCLINE_KAFKA_BROKERS,
-  });
+  const kafka = kafkaFromConfig(config, 'syncline-es-sink');
   const es = new EsClient({ node: config.SYNCLINE_ES_URL });
   const sink = await buildSink({ config, declaration, kafka, es, log, registry });
   await sink.start();

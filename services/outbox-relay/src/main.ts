@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the outbox relay as its own process, with /healthz, /readyz (200 only while active) and /metrics.
 import { createLogger, createMetricsRegistry, retry, runService, startOpsServer } from '@syncline/core';
-import { classifyKafkaError, createKafka, ensureTopics, topicsOf } from '@syncline/kafka';
+import { classifyKafkaError, ensureTopics, kafkaFromConfig, topicsOf } from '@syncline/kafka';
 import { buildRelay, claimRelayLayout, createPool, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
 import { loadConfig } from './config.ts';
@@ -21,11 +21,7 @@ runService('outbox-relay', async () => {
   const pool = createPool(config.SYNCLINE_PG_URL, 2);
   await migrate(pool, declaration);
   await claimRelayLayout(pool, config.SYNCLINE_RELAY_SHARDS).finally(() => pool.end());
-  const kafka = createKafka({
-    client: config.SYNCLINE_KAFKA_CLIENT,
-    clientId: 'syncline-relay',
-    brokers: config.SYNCLINE_KAFKA_BROKERS,
-  });
+  const kafka = kafkaFromConfig(config, 'syncline-relay');
   let relay: ReturnType<typeof buildRelay> | undefined;
   const http = await startOpsServer({
     registry,

@@ -3,7 +3,7 @@
 // HTTP on 127.0.0.1. SIGTERM/SIGINT: stop accepting, finish in-flight requests, drain the relay.
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { createLogger, createMetricsRegistry, listen, runService } from '@syncline/core';
-import { createKafka, ensureTopics, topicsOf } from '@syncline/kafka';
+import { ensureTopics, kafkaFromConfig, topicsOf } from '@syncline/kafka';
 import { buildRelay, captureStatus, claimRelayLayout, createPool, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
 import pg from 'pg';
@@ -30,11 +30,7 @@ runService('write-api', async () => {
   }
   const es = new EsClient({ node: config.SYNCLINE_ES_URL });
 
-  const kafka = createKafka({
-    client: config.SYNCLINE_KAFKA_CLIENT,
-    clientId: 'syncline-write-api',
-    brokers: config.SYNCLINE_KAFKA_BROKERS,
-  });
+  const kafka = kafkaFromConfig(config, 'syncline-write-api');
   let relay: ReturnType<typeof buildRelay> | undefined;
   if (config.SYNCLINE_EMBEDDED_RELAY) {
     await claimRelayLayout(pool, 1);
