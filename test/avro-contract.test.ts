@@ -65,9 +65,14 @@ describe('the Avro contract in another language', () => {
     relay.start();
     const messages = await readTopic(ns.kafkajs, products.topic, { atLeast: 4, groupPrefix: `${ns.groupPrefix}r` });
     await relay.stop();
-    const values = messages.filter((m) => m.message.value !== null).map((m) => m.message.value!);
-    expect(values).toHaveLength(3);
+    // The newest event of each document (what the compacted topic keeps): a document may also have been
+    // assembled twice, once before the expander carried its reviews' marks to it and once after.
     const codec = new EventCodec(products);
+    const newest = new Map<string, Buffer>();
+    for (const m of messages)
+      if (m.message.value !== null) newest.set(codec.decode(m.message.value).id, m.message.value);
+    const values = [...newest.values()];
+    expect(values).toHaveLength(3);
     expect(values.map((v) => codec.decode(v)).find((e) => e.id === 'j-1')?.document).toMatchObject({
       brand: { id: 'b-1', name: 'Hearth' },
       reviews: [

@@ -2,7 +2,7 @@
 // broker (stack.sh: TLS with the stack's CA, SCRAM-SHA-256/512 and PLAIN): the write API (its relay
 // embedded) and a sink as real processes, on each client. Once idle, Elasticsearch equals PostgreSQL,
 // and no log line holds the password. Wrong credentials and an untrusted certificate stop a service at
-// start-up with a message naming the setting.
+// start-up with a message naming the setting, and so does a cluster that does not answer at all.
 import { readFileSync } from 'node:fs';
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { KAFKA_CLIENTS } from '@syncline/kafka';
@@ -113,5 +113,19 @@ describe('Kafka over SASL_SSL', () => {
         expect(log).not.toContain('not-the-password');
       });
     }
+  }
+
+  for (const client of KAFKA_CLIENTS) {
+    it(`stops the sink at start-up when no broker answers with ${client}, naming SYNCLINE_KAFKA_BROKERS`, async () => {
+      const { path } = await setUpDemo(ns, { partitions: 1 });
+      const env = { ...serviceEnv(ns, path), SYNCLINE_KAFKA_CLIENT: client, SYNCLINE_KAFKA_BROKERS: '127.0.0.1:1' };
+      const started = await spawnService(`unreachable-${client}`, 'services/es-sink/src/main.ts', env).then(
+        (s) => s,
+        (err: Error) => err,
+      );
+      expect(started).toBeInstanceOf(Error);
+      const log = readFileSync((started as Error).message.split('see ')[1]!.trim(), 'utf8');
+      expect(log).toContain('no Kafka broker of SYNCLINE_KAFKA_BROKERS answered');
+    });
   }
 });

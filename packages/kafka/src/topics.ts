@@ -1,6 +1,7 @@
 // The topics Syncline uses: one compacted topic per collection (key = document id, so it always
 // holds each document's latest event) and a dead-letter topic beside it.
 
+import { isSynclineError, SynclineError } from '@syncline/core';
 import type { Collection } from '@syncline/schema';
 import { classifyKafkaError } from './errors.ts';
 import type { KafkaClient, TopicSpec } from './port.ts';
@@ -45,7 +46,17 @@ export async function ensureTopics(kafka: KafkaClient, topics: TopicSpec[]): Pro
   try {
     await createMissing(kafka, topics);
   } catch (err) {
-    throw classifyKafkaError(err, 'producer') ?? err;
+    const known = classifyKafkaError(err, 'producer');
+    if (isSynclineError(known, 'SYNC_UNAVAILABLE')) {
+      throw new SynclineError(
+        'SYNC_UNAVAILABLE',
+        `no Kafka broker of SYNCLINE_KAFKA_BROKERS answered: ${known.message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw known ?? err;
   }
 }
 
