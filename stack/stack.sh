@@ -96,6 +96,17 @@ kafka_provision() {
   touch "$KAFKA_LIBS/.complete"
 }
 
+# The JDK Kafka runs on: SYNCLINE_KAFKA_JAVA_HOME, or the newest Java 17 to 21 on the machine.
+kafka_java_home() {
+  local java_home="${SYNCLINE_KAFKA_JAVA_HOME:-$(find_java_home 17 21)}"
+  if [ -n "${SYNCLINE_KAFKA_JAVA_HOME:-}" ] && [ ! -x "$java_home/bin/java" ]; then
+    fail "SYNCLINE_KAFKA_JAVA_HOME=$java_home has no bin/java"
+  fi
+  # Kafka 3.9 is tested on Java 17 and 21; newer JDKs removed the Subject API it relies on.
+  [ -n "$java_home" ] || fail "Kafka $KAFKA_VERSION needs Java 17 or 21 and none was found in /usr/lib/jvm; set SYNCLINE_KAFKA_JAVA_HOME"
+  echo "$java_home"
+}
+
 KAFKA_TLS="$KAFKA_DIR/tls"
 KAFKA_TLS_PASS=syncline-stack
 
@@ -134,7 +145,7 @@ kafka_scram_user() {
   [ -f "$KAFKA_DIR/data/.scram-syncline" ] && return
   local password java_home
   password="$(cat "$KAFKA_TLS/syncline.password")"
-  java_home="${SYNCLINE_KAFKA_JAVA_HOME:-$(find_java_home 17 21)}"
+  java_home="$(kafka_java_home)" || exit 1
   local mechanism
   for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do # one credential per request
     "$java_home/bin/java" -cp "$KAFKA_LIBS/*" "-Dlog4j.configuration=file:$KAFKA_DIR/log4j.properties" \
@@ -153,12 +164,7 @@ kafka_up() {
   ensure_port_free "$KAFKA_CONTROLLER_PORT" "kafka controller" "$KAFKA_PID"
   ensure_port_free "$KAFKA_SECURE_PORT" "kafka (secured listener)" "$KAFKA_PID"
   local java_home
-  java_home="${SYNCLINE_KAFKA_JAVA_HOME:-$(find_java_home 17 21)}"
-  if [ -n "${SYNCLINE_KAFKA_JAVA_HOME:-}" ] && [ ! -x "$java_home/bin/java" ]; then
-    fail "SYNCLINE_KAFKA_JAVA_HOME=$java_home has no bin/java"
-  fi
-  # Kafka 3.9 is tested on Java 17 and 21; newer JDKs removed the Subject API it relies on.
-  [ -n "$java_home" ] || fail "Kafka $KAFKA_VERSION needs Java 17 or 21 and none was found in /usr/lib/jvm; set SYNCLINE_KAFKA_JAVA_HOME"
+  java_home="$(kafka_java_home)" || exit 1
   kafka_provision
   mkdir -p "$KAFKA_DIR/data"
   kafka_tls "$java_home"

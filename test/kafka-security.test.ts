@@ -44,6 +44,16 @@ describe('Kafka over SASL_SSL', () => {
     };
   };
 
+  /** Starts a sink that must exit during start-up; its log. */
+  const refusedStartLog = async (name: string, env: Record<string, string>) => {
+    const started = await spawnService(name, 'services/es-sink/src/main.ts', env).then(
+      (s) => s,
+      (err: Error) => err,
+    );
+    expect(started).toBeInstanceOf(Error);
+    return readFileSync((started as Error).message.split('see ')[1]!.trim(), 'utf8');
+  };
+
   for (const client of KAFKA_CLIENTS) {
     it(`runs the pipeline end to end with ${client}, and logs no secret`, async () => {
       const { path, products } = await setUpDemo(ns, { partitions: 2 });
@@ -101,14 +111,7 @@ describe('Kafka over SASL_SSL', () => {
           ...overrides,
           ...(setting === 'SYNCLINE_KAFKA_TLS_CA_FILE' && { SYNCLINE_KAFKA_TLS_CA_FILE: secure().otherCaFile }),
         });
-        const started = await spawnService(`secure-refused-${client}`, 'services/es-sink/src/main.ts', env, {
-          timeoutMs: 60_000,
-        }).then(
-          (s) => s,
-          (err: Error) => err,
-        );
-        expect(started).toBeInstanceOf(Error);
-        const log = readFileSync((started as Error).message.split('see ')[1]!.trim(), 'utf8');
+        const log = await refusedStartLog(`secure-refused-${client}`, env);
         expect(log).toContain(setting);
         expect(log).not.toContain('not-the-password');
       });
@@ -119,12 +122,7 @@ describe('Kafka over SASL_SSL', () => {
     it(`stops the sink at start-up when no broker answers with ${client}, naming SYNCLINE_KAFKA_BROKERS`, async () => {
       const { path } = await setUpDemo(ns, { partitions: 1 });
       const env = { ...serviceEnv(ns, path), SYNCLINE_KAFKA_CLIENT: client, SYNCLINE_KAFKA_BROKERS: '127.0.0.1:1' };
-      const started = await spawnService(`unreachable-${client}`, 'services/es-sink/src/main.ts', env).then(
-        (s) => s,
-        (err: Error) => err,
-      );
-      expect(started).toBeInstanceOf(Error);
-      const log = readFileSync((started as Error).message.split('see ')[1]!.trim(), 'utf8');
+      const log = await refusedStartLog(`unreachable-${client}`, env);
       expect(log).toContain('no Kafka broker of SYNCLINE_KAFKA_BROKERS answered');
     });
   }

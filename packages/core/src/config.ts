@@ -9,9 +9,13 @@ export function loadConfig<S extends z.ZodType>(
 ): Readonly<z.infer<S>> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
-    const lines = details.map((d) => `  ${d.path || '(root)'}: ${d.message}`).join('\n');
-    throw new SynclineError('SYNC_CONFIG_INVALID', `invalid configuration:\n${lines}`, { details });
+    throw invalidConfig(parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })));
   }
   return Object.freeze(parsed.data);
+}
+
+/** The start-up error for settings that cannot work, each named by its variable. */
+export function invalidConfig(details: Array<{ path: string; message: string }>): SynclineError {
+  const lines = details.map((d) => `  ${d.path || '(root)'}: ${d.message}`).join('\n');
+  return new SynclineError('SYNC_CONFIG_INVALID', `invalid configuration:\n${lines}`, { details });
 }

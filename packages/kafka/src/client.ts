@@ -1,7 +1,7 @@
 // The one way Syncline creates its Kafka client: the adapter SYNCLINE_KAFKA_CLIENT names, with the
 // security the SYNCLINE_KAFKA_TLS* and SYNCLINE_KAFKA_SASL_* variables describe.
 import { readFileSync } from 'node:fs';
-import { type SharedConfig, SynclineError } from '@syncline/core';
+import { invalidConfig, type SharedConfig } from '@syncline/core';
 import { KafkajsClient } from './kafkajs.ts';
 import { PlatformaticClient } from './platformatic.ts';
 import type { KafkaClient, KafkaClientName } from './port.ts';
@@ -28,10 +28,7 @@ export function createKafka(options: KafkaClientOptions): KafkaClient {
 
 export type KafkaConfig = Pick<SharedConfig, Extract<keyof SharedConfig, `SYNCLINE_KAFKA_${string}`>>;
 
-const invalid = (variable: string, message: string) =>
-  new SynclineError('SYNC_CONFIG_INVALID', `invalid configuration:\n  ${variable}: ${message}`, {
-    details: [{ path: variable, message }],
-  });
+const invalid = (variable: string, message: string) => invalidConfig([{ path: variable, message }]);
 
 /** A file's text, or a start-up error naming the variable that pointed at it. */
 function readSetting(variable: string, path: string): string {

@@ -272,12 +272,13 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     return fixed && topic === this.spec.topics[0] ? partitions.filter((p) => fixed.includes(p)) : partitions;
   }
 
-  private owns(topic: string, partition: number): boolean {
-    return Boolean(
-      this.consumer.assignments?.some(
-        (a) => a.topic === topic && a.partitions.includes(partition) && this.mine(topic, [partition]).length > 0,
-      ),
-    );
+  /** `topic:partition` of every partition this member owns and hands over (once per round, not per record). */
+  private owned(): Set<string> {
+    const keys = new Set<string>();
+    for (const a of this.consumer.assignments ?? []) {
+      for (const p of this.mine(a.topic, a.partitions)) keys.add(`${a.topic}:${p}`);
+    }
+    return keys;
   }
 
   private async open(): Promise<Stream> {
@@ -337,10 +338,11 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       for (let m = stream.read(); m !== null; m = round.length < ROUND_RECORDS ? stream.read() : null) round.push(m);
       if (this.restart) continue; // a join happened: these may be stale
       const drained = stream.readableLength === 0;
+      const owned = this.owned();
       const batches = new Map<string, PartitionBatch>();
       for (const m of round) {
-        if (!this.owns(m.topic, m.partition)) continue;
         const key = `${m.topic}:${m.partition}`;
+        if (!owned.has(key)) continue;
         let batch = batches.get(key);
         if (!batch) {
           batch = { topic: m.topic, partition: m.partition, messages: [], next: 0 };
@@ -356,13 +358,13 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         // Every record the stream fetched was handed over: its positions are the batches' ends, or
         // the markers-only ends of partitions without records.
         for (const [key, offset] of stream.offsetsToFetch) {
-          const at = key.lastIndexOf(':');
-          const topic = key.slice(0, at);
-          const partition = Number(key.slice(at + 1));
-          if (!this.owns(topic, partition)) continue;
+          if (!owned.has(key)) continue;
           const batch = batches.get(key);
           if (batch) batch.next = Math.max(batch.next, Number(offset));
-          else spec.onPosition?.(topic, partition, Number(offset));
+          else {
+            const at = key.lastIndexOf(':');
+            spec.onPosition?.(key.slice(0, at), Number(key.slice(at + 1)), Number(offset));
+          }
         }
       }
       if (batches.size === 0) {
@@ -379,7 +381,9 @@ class PlatformaticGroupConsumer implements GroupConsumer {
           this.handedIn.set(`${batch.topic}:${batch.partition}`, generation);
           const outcome = await spec.eachBatch(batch, {
             active: () =>
-              this.running && this.consumer.generationId === generation && this.owns(batch.topic, batch.partition),
+              this.running &&
+              this.consumer.generationId === generation &&
+              this.owned().has(`${batch.topic}:${batch.partition}`),
             heartbeat: async () => {},
           });
           // The stream has read past the abandoned records: the next round starts again from the commits.
@@ -394,7 +398,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     for (const o of offsets) {
       const key = `${o.topic}:${o.partition}`;
       const handed = this.handedIn.get(key);
-      if ((handed !== undefined && handed !== this.consumer.generationId) || !this.owns(o.topic, o.partition)) {
+      if ((handed !== undefined && handed !== this.consumer.generationId) || !this.owned().has(key)) {
         throw new SynclineError(
           'SYNC_PARTITION_LOST',
           `partition ${key} was reassigned (generation ${this.consumer.generationId})`,
