@@ -15,7 +15,6 @@ const KAFKA_SCENARIOS = [
   'test/write-path.test.ts',
   'test/operations.test.ts',
   'test/stage-metrics.test.ts',
-  'test/joined.test.ts',
 ];
 const KAFKA_CHAOS = ['test/chaos/kafka-outage.test.ts', 'test/chaos/es-outage.test.ts'];
 
