@@ -17,6 +17,11 @@ const KAFKA_SCENARIOS = [
   'test/stage-metrics.test.ts',
 ];
 const KAFKA_CHAOS = ['test/chaos/kafka-outage.test.ts', 'test/chaos/es-outage.test.ts'];
+// Projects 'opensearch' and 'opensearch-chaos' run the scenarios that exercise the search engine (the
+// sink and its faults, ?wait=indexed, reindex, backfill, reconcile, dlq replay, an outage) again with
+// SYNCLINE_SEARCH_ENGINE=opensearch, against the stack's OpenSearch node.
+const SEARCH_SCENARIOS = ['test/sink.test.ts', 'test/sink-faults.test.ts', 'test/operations.test.ts'];
+const SEARCH_CHAOS = ['test/chaos/es-outage.test.ts'];
 
 export default defineConfig({
   test: {
@@ -60,6 +65,25 @@ export default defineConfig({
           env: { SYNCLINE_KAFKA_CLIENT: 'platformatic' },
           fileParallelism: false,
           sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'opensearch',
+          include: SEARCH_SCENARIOS,
+          env: { SYNCLINE_SEARCH_ENGINE: 'opensearch' },
+          sequence: { groupOrder: 4 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'opensearch-chaos',
+          include: SEARCH_CHAOS,
+          env: { SYNCLINE_SEARCH_ENGINE: 'opensearch' },
+          fileParallelism: false,
+          sequence: { groupOrder: 5 },
         },
       },
     ],

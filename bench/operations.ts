@@ -18,7 +18,7 @@ await benchmark('benchops', async (ns, declaration) => {
   const c = declaration.collections[0]!;
   await migrate(ns.pool, declaration);
   await ensureTopics(kafka, declaration.collections.map(collectionTopic));
-  await ensureIndex(es, c);
+  await ensureIndex(ns.search, c);
   const doc = (n: number) => benchDocument(n, 'A product used by the operations benchmark.', BASE);
   const id = (n: number) => `p-${String(n).padStart(7, '0')}`;
 
@@ -81,13 +81,13 @@ await benchmark('benchops', async (ns, declaration) => {
     });
     await es.indices.delete({ index: ceilingIndex });
     if (counted) ceilingRates.push(rate(DOCS, ceiling.ms));
-    const rebuilt = await timed(() => reindex(ns.pool, kafka, es, c, { graceSeconds: 0 }));
+    const rebuilt = await timed(() => reindex(ns.pool, kafka, ns.search, c, { graceSeconds: 0 }));
     if (rebuilt.value.documents !== DOCS)
       throw new Error(`reindex left ${rebuilt.value.documents} documents, not ${DOCS}`);
     if (counted) reindexRates.push(rate(DOCS, rebuilt.ms));
     rebuiltInto = rebuilt.value.to;
   }
-  const checked = await timed(() => reconcile(ns.pool, es, declaration, c));
+  const checked = await timed(() => reconcile(ns.pool, ns.search, declaration, c));
   const drift = driftCount(checked.value);
 
   const reindexRate = median(reindexRates);

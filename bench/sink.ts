@@ -67,13 +67,13 @@ await benchmark('benchsink', async (ns, declaration) => {
 
     // A fresh index, created before the clock starts (the ceiling's index is too).
     await es.indices.delete({ index: `${c.index.alias}_*`, expand_wildcards: 'all' }, { ignore: [404] });
-    await ensureIndex(es, c);
+    await ensureIndex(ns.search, c);
     const registry = createMetricsRegistry('bench-sink', false);
     const sink = await buildSink({
       config: { ...sinkConfig, SYNCLINE_SINK_GROUP: `${ns.groupPrefix}sink-${round}` },
       declaration: decl,
       kafka,
-      es,
+      search: ns.search,
       log: createLogger('bench', 'silent'),
       registry,
     });

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The local stack without Docker: PostgreSQL (the machine's server), Apache Kafka (KRaft,
-# jars from Maven Central) and Elasticsearch (Maven Central's integ-test distribution),
+# jars from Maven Central), Elasticsearch and OpenSearch (Maven Central's integ-test distributions),
 # all bound to 127.0.0.1.
 #
-#   stack.sh up       provision (cached) and start what is not running; wait for health
+#   stack.sh up [SERVICE...|all]   provision (cached) and start what is not running; wait for health.
+#                     Default: postgres kafka elasticsearch; also elasticsearch-secure, opensearch; all = every one
 #   stack.sh down     stop what 'up' started, nothing else
-#   stack.sh stop kafka|elasticsearch   stop one service (fault-injection tests); 'up' restarts it
+#   stack.sh stop SERVICE   stop one service (fault-injection tests); 'up' restarts it
 #   stack.sh status   health and version of each service
-#   stack.sh logs [postgres|kafka|elasticsearch]   the last lines of the logs
+#   stack.sh logs [SERVICE]   the last lines of the logs
 #   stack.sh env      the connection settings, as shell exports
 #
 # Downloads are cached in .cache/ and runtime state and logs live in .stack/ (both ignored).
@@ -34,6 +35,13 @@ ES_PORT="${SYNCLINE_ES_PORT:-9200}"
 ES_TRANSPORT_PORT="${SYNCLINE_ES_TRANSPORT_PORT:-9300}"
 ES_HEAP="${SYNCLINE_ES_HEAP:-1g}"
 ES_USER="${SYNCLINE_ES_USER:-syncline-es}"
+ES_SECURE_PORT="${SYNCLINE_ES_SECURE_PORT:-9202}"
+ES_SECURE_TRANSPORT_PORT="${SYNCLINE_ES_SECURE_TRANSPORT_PORT:-9302}"
+ES_SECURE_HEAP="${SYNCLINE_ES_SECURE_HEAP:-512m}"
+OS_VERSION="${SYNCLINE_OPENSEARCH_VERSION:-2.19.6}"
+OS_PORT="${SYNCLINE_OPENSEARCH_PORT:-9201}"
+OS_TRANSPORT_PORT="${SYNCLINE_OPENSEARCH_TRANSPORT_PORT:-9301}"
+OS_HEAP="${SYNCLINE_OPENSEARCH_HEAP:-768m}"
 HEALTH_TIMEOUT="${SYNCLINE_HEALTH_TIMEOUT:-120}"
 
 mkdir -p "$CACHE" "$STATE" "$LOGS"
@@ -211,99 +219,227 @@ kafka_status() {
   fi
 }
 
-# ---------------------------------------------------------------- Elasticsearch
+# ---------------------------------------------------------------- search engines
+# Three single-node search engines, each from Maven Central's integ-test distribution:
+#   elasticsearch         the pipeline's default target: plain HTTP, no users;
+#   elasticsearch-secure  HTTPS (a certificate signed by the stack's own CA) and x-pack security: user
+#                         syncline (file realm) and an API key of it, for the deployments' settings and tests;
+#   opensearch            OpenSearch, the other engine Syncline writes to.
+# Each runs as a dedicated system user when run as root (neither engine runs as root).
 ES_ZIP="$CACHE/elasticsearch-$ES_VERSION.zip"
+OS_ZIP="$CACHE/opensearch-$OS_VERSION.zip"
+SEARCH_NODES="elasticsearch elasticsearch-secure opensearch"
 
-# Elasticsearch refuses to run as root, so as root it runs as a dedicated system user, which
-# must be able to reach its files: under the project when it can, otherwise in /var/lib.
-es_dir() {
+# Where the engines' files live: under the project when the dedicated user can reach it, otherwise in /var/lib.
+search_home() {
   if [ "$(id -u)" -ne 0 ] || runuser -u "$ES_USER" -- test -x "$STATE" 2>/dev/null; then
-    echo "$STATE/elasticsearch"
+    echo "$STATE"
   else
-    echo "/var/lib/syncline/$(echo "$ROOT" | cksum | cut -d' ' -f1)/elasticsearch"
+    echo "/var/lib/syncline/$(echo "$ROOT" | cksum | cut -d' ' -f1)"
   fi
 }
+es_dir() { echo "$(search_home)/elasticsearch"; }
 
-es_user_ensure() {
+# What a node is: N_TITLE N_PRODUCT N_VERSION N_ZIP N_DIST N_DIR N_PORT N_TRANSPORT N_HEAP N_YML N_URL N_JAVA_MIN N_JAVA_MAX N_ENV
+node_vars() {
+  case "$1" in
+    elasticsearch)
+      N_TITLE=Elasticsearch N_PRODUCT=elasticsearch N_VERSION="$ES_VERSION" N_ZIP="$ES_ZIP" N_DIR="$(es_dir)"
+      N_PORT="$ES_PORT" N_TRANSPORT="$ES_TRANSPORT_PORT" N_HEAP="$ES_HEAP" N_YML=elasticsearch/elasticsearch.yml
+      N_URL="http://127.0.0.1:$ES_PORT" N_JAVA_MIN=21 N_JAVA_MAX=999 N_ENV=ES ;;
+    elasticsearch-secure)
+      N_TITLE="Elasticsearch (secured)" N_PRODUCT=elasticsearch N_VERSION="$ES_VERSION" N_ZIP="$ES_ZIP"
+      N_DIR="$(search_home)/elasticsearch-secure" N_PORT="$ES_SECURE_PORT" N_TRANSPORT="$ES_SECURE_TRANSPORT_PORT"
+      N_HEAP="$ES_SECURE_HEAP" N_YML=elasticsearch/elasticsearch-secure.yml N_URL="https://127.0.0.1:$ES_SECURE_PORT"
+      N_JAVA_MIN=21 N_JAVA_MAX=999 N_ENV=ES ;;
+    opensearch)
+      # OpenSearch 2.19 relies on the Security Manager, which Java 24 removed.
+      N_TITLE=OpenSearch N_PRODUCT=opensearch N_VERSION="$OS_VERSION" N_ZIP="$OS_ZIP" N_DIR="$(search_home)/opensearch"
+      N_PORT="$OS_PORT" N_TRANSPORT="$OS_TRANSPORT_PORT" N_HEAP="$OS_HEAP" N_YML=opensearch/opensearch.yml
+      N_URL="http://127.0.0.1:$OS_PORT" N_JAVA_MIN=17 N_JAVA_MAX=21 N_ENV=OPENSEARCH ;;
+    *) fail "unknown search node '$1' ($SEARCH_NODES)" ;;
+  esac
+  N_DIST="$(search_home)/dist/$N_PRODUCT-$N_VERSION"
+  N_PID="$N_DIR/node.pid"
+  # The engines name their log after the cluster (stack/*/*.yml).
+  case "$1" in elasticsearch) N_LOG="$N_DIR/logs/syncline.log" ;; *) N_LOG="$N_DIR/logs/syncline-${1#elasticsearch-}.log" ;; esac
+}
+
+search_user_ensure() {
   [ "$(id -u)" -eq 0 ] || return 0
   id "$ES_USER" >/dev/null 2>&1 && return 0
   useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER" \
-    || fail "could not create the system user $ES_USER that runs Elasticsearch"
-  info "created system user $ES_USER for Elasticsearch"
+    || fail "could not create the system user $ES_USER that runs the search engines"
+  info "created system user $ES_USER for the search engines"
 }
 
-es_provision() {
-  [ -f "$ES_ZIP" ] && return
-  info "resolving org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION (zip) from Maven Central"
+search_provision() { # product version zip
+  [ -f "$3" ] && return
+  local group="org.$1.distribution.integ-test-zip"
+  info "resolving $group:$1:$2 (zip) from Maven Central"
   mkdir -p "$CACHE/tmp"
-  mvn_fetch "$LOGS/maven-elasticsearch.log" -f "$ROOT/stack/kafka/pom.xml" dependency:copy \
-    "-Dartifact=org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" -DoutputDirectory="$CACHE/tmp"
-  mv "$CACHE/tmp/elasticsearch-$ES_VERSION.zip" "$ES_ZIP"
+  mvn_fetch "$LOGS/maven-$1.log" -f "$ROOT/stack/kafka/pom.xml" dependency:copy \
+    "-Dartifact=$group:$1:$2:zip" -DoutputDirectory="$CACHE/tmp"
+  mv "$CACHE/tmp/$1-$2.zip" "$3"
 }
 
-es_up() {
-  es_user_ensure
-  local dir; dir="$(es_dir)"
-  local pidf="$dir/es.pid"
-  if pid_alive "$pidf"; then es_wait "$pidf"; return; fi
-  ensure_port_free "$ES_PORT" elasticsearch "$pidf"
-  ensure_port_free "$ES_TRANSPORT_PORT" "elasticsearch transport" "$pidf"
-  local java_home="${SYNCLINE_ES_JAVA_HOME:-}"
-  if [ -n "$java_home" ] && [ ! -x "$java_home/bin/java" ]; then
-    fail "SYNCLINE_ES_JAVA_HOME=$java_home has no bin/java"
-  fi
-  [ -n "$java_home" ] || java_home="$(find_java_home 21)"
-  [ -n "$java_home" ] || fail "Elasticsearch $ES_VERSION needs Java 21 or newer and none was found in /usr/lib/jvm; set SYNCLINE_ES_JAVA_HOME"
-  es_provision
-  mkdir -p "$dir"
-  if [ ! -x "$dir/dist/bin/elasticsearch" ] || [ "$(cat "$dir/dist/.version" 2>/dev/null)" != "$ES_VERSION" ]; then
-    rm -rf "$dir/dist" "$dir/unpack"
-    mkdir -p "$dir/unpack"
-    unzip -q "$ES_ZIP" -d "$dir/unpack" || fail "could not unpack $ES_ZIP (delete it to download again)"
-    mv "$dir/unpack/elasticsearch-$ES_VERSION" "$dir/dist"
-    rm -rf "$dir/unpack"
-    echo "$ES_VERSION" > "$dir/dist/.version"
-  fi
-  mkdir -p "$dir/config" "$dir/data" "$dir/logs" "$dir/tmp"
-  cp -r "$dir/dist/config/." "$dir/config/"
-  sed -e "s|@PORT@|$ES_PORT|g" -e "s|@TRANSPORT_PORT@|$ES_TRANSPORT_PORT|g" -e "s|@DATA@|$dir/data|g" -e "s|@LOGS@|$dir/logs|g" \
-    "$ROOT/stack/elasticsearch/elasticsearch.yml" > "$dir/config/elasticsearch.yml"
-  printf -- '-Xms%s\n-Xmx%s\n' "$ES_HEAP" "$ES_HEAP" > "$dir/config/jvm.options.d/heap.options"
-  local run=()
-  if [ "$(id -u)" -eq 0 ]; then
-    chown -R "$ES_USER" "$dir"
-    run=(runuser -u "$ES_USER" --)
-  fi
-  ln -sfn "$dir/logs" "$LOGS/elasticsearch"
-  : > "$LOGS/elasticsearch-stdout.log"
-  info "starting Elasticsearch $ES_VERSION on 127.0.0.1:$ES_PORT with $(basename "$java_home")${run:+ as user $ES_USER}"
-  "${run[@]}" env ES_JAVA_HOME="$java_home" ES_PATH_CONF="$dir/config" ES_TMPDIR="$dir/tmp" \
-    "$dir/dist/bin/elasticsearch" -d -p "$pidf" >>"$LOGS/elasticsearch-stdout.log" 2>&1 9>&- \
-    || fail "Elasticsearch failed to start" "$LOGS/elasticsearch-stdout.log and $dir/logs/syncline.log"
-  ln -sfn "$pidf" "$STATE/elasticsearch.pid"
-  es_wait "$pidf"
+# As the user the engines run as.
+as_search_user() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u "$ES_USER" -- "$@"; else "$@"; fi
 }
 
-es_wait() {
+# curl to a node, with the CA and the user of the secured one.
+node_curl() { # node path [curl args]
+  local node="$1" path="$2"; shift 2
+  node_vars "$node"
+  if [ "$node" = elasticsearch-secure ]; then
+    curl -fsS --cacert "$ES_SECURE_TLS/ca.pem" -u "syncline:$(cat "$ES_SECURE_TLS/syncline.password")" "$@" "$N_URL$path"
+  else
+    curl -fsS "$@" "$N_URL$path"
+  fi
+}
+
+ES_SECURE_TLS="$STATE/elasticsearch-secure-auth"
+
+# The secured node's CA and certificate for 127.0.0.1, an unrelated CA (an untrusted certificate, to a
+# client), and user syncline's password; made once per state directory. The API key is made once the node runs.
+es_secure_material() {
+  [ -f "$ES_SECURE_TLS/.complete" ] && return
+  command -v openssl >/dev/null 2>&1 || fail "openssl is needed to make the secured Elasticsearch node's certificates"
+  local t="$ES_SECURE_TLS" log="$LOGS/elasticsearch-secure-tls.log"
+  rm -rf "$t"; mkdir -p "$t"
+  info "making the secured Elasticsearch node's CA, certificate and password in $t"
+  {
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$t/ca.key" -out "$t/ca.pem" -days 3650 -subj "/CN=Syncline stack search CA"
+    openssl req -newkey rsa:2048 -nodes -keyout "$t/node.key" -out "$t/node.csr" -subj "/CN=127.0.0.1"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' > "$t/node.ext"
+    openssl x509 -req -in "$t/node.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -out "$t/node.pem" -days 3650 -extfile "$t/node.ext"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$t/other-ca.key" -out "$t/other-ca.pem" -days 3650 -subj "/CN=Some other CA"
+    openssl x509 -in "$t/ca.pem" -noout -fingerprint -sha256 | cut -d= -f2 > "$t/ca.fingerprint"
+  } >"$log" 2>&1 || fail "making the secured Elasticsearch node's TLS material failed" "$log"
+  head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$t/syncline.password"
+  chmod 600 "$t/syncline.password" "$t/ca.key" "$t/other-ca.key"
+  touch "$t/.complete"
+}
+
+# x-pack security's index needs three analysis components of the full distribution's analysis-common
+# module, which Maven Central's integ-test distribution lacks: a small plugin (stack/elasticsearch/
+# analysis-compat) provides them, compiled here against the distribution's own jars.
+es_analysis_compat() { # java_home
+  local src="$ROOT/stack/elasticsearch/analysis-compat" dest="$N_DIST/plugins/syncline-analysis-compat"
+  local stamp; stamp="$(cat "$src"/* | sha256sum | cut -c1-16)"
+  [ "$(cat "$dest/.built" 2>/dev/null)" = "$stamp" ] && return
+  [ -x "$1/bin/javac" ] || fail "building the analysis plugin needs a JDK with javac at $1"
+  local work="$N_DIST.plugin-build" log="$LOGS/elasticsearch-analysis-compat.log"
+  rm -rf "$work" "$dest"; mkdir -p "$work/classes" "$dest"
+  { "$1/bin/javac" --release 21 -cp "$N_DIST/lib/*" -d "$work/classes" "$src/AnalysisCompatPlugin.java" \
+      && "$1/bin/jar" cf "$dest/syncline-analysis-compat.jar" -C "$work/classes" .; } >"$log" 2>&1 \
+    || fail "building the analysis plugin failed" "$log"
+  sed "s/@ES_VERSION@/$N_VERSION/" "$src/plugin-descriptor.properties" > "$dest/plugin-descriptor.properties"
+  rm -rf "$work"
+  echo "$stamp" > "$dest/.built"
+  [ "$(id -u)" -eq 0 ] && chown -R "$ES_USER" "$dest"
+  return 0
+}
+
+# The node's configuration: its yml, heap, and for the secured node its certificate and file-realm user.
+node_configure() { # node java_home
+  mkdir -p "$N_DIR/config" "$N_DIR/data" "$N_DIR/logs" "$N_DIR/tmp"
+  cp -r "$N_DIST/config/." "$N_DIR/config/"
+  sed -e "s|@PORT@|$N_PORT|g" -e "s|@TRANSPORT_PORT@|$N_TRANSPORT|g" -e "s|@DATA@|$N_DIR/data|g" -e "s|@LOGS@|$N_DIR/logs|g" \
+    "$ROOT/stack/$N_YML" > "$N_DIR/config/$N_PRODUCT.yml"
+  mkdir -p "$N_DIR/config/jvm.options.d"
+  printf -- '-Xms%s\n-Xmx%s\n' "$N_HEAP" "$N_HEAP" > "$N_DIR/config/jvm.options.d/heap.options"
+  if [ "$1" = elasticsearch-secure ]; then
+    es_secure_material
+    cp "$ES_SECURE_TLS/node.pem" "$ES_SECURE_TLS/node.key" "$N_DIR/config/"
+    : > "$N_DIR/config/users"; : > "$N_DIR/config/users_roles"
+    [ "$(id -u)" -eq 0 ] && chown -R "$ES_USER" "$N_DIR"
+    as_search_user env ES_JAVA_HOME="$2" ES_PATH_CONF="$N_DIR/config" "$N_DIST/bin/elasticsearch-users" useradd syncline \
+      -p "$(cat "$ES_SECURE_TLS/syncline.password")" -r superuser >>"$LOGS/elasticsearch-secure-tls.log" 2>&1 \
+      || fail "creating the secured node's user failed" "$LOGS/elasticsearch-secure-tls.log"
+  fi
+  [ "$(id -u)" -eq 0 ] && chown -R "$ES_USER" "$N_DIR"
+  return 0
+}
+
+node_up() { # node
+  local node="$1"
+  search_user_ensure
+  node_vars "$node"
+  if pid_alive "$N_PID"; then node_wait "$node"; return; fi
+  ensure_port_free "$N_PORT" "$node" "$N_PID"
+  ensure_port_free "$N_TRANSPORT" "$node transport" "$N_PID"
+  local java_home="${SYNCLINE_SEARCH_JAVA_HOME:-}"
+  if [ -n "$java_home" ] && [ ! -x "$java_home/bin/java" ]; then fail "SYNCLINE_SEARCH_JAVA_HOME=$java_home has no bin/java"; fi
+  [ -n "$java_home" ] || java_home="$(find_java_home "$N_JAVA_MIN" "$N_JAVA_MAX")"
+  [ -n "$java_home" ] || fail "$N_TITLE $N_VERSION needs Java $N_JAVA_MIN to $N_JAVA_MAX and none was found in /usr/lib/jvm; set SYNCLINE_SEARCH_JAVA_HOME"
+  search_provision "$N_PRODUCT" "$N_VERSION" "$N_ZIP"
+  if [ ! -x "$N_DIST/bin/$N_PRODUCT" ]; then
+    rm -rf "$N_DIST" "$N_DIST.unpack"
+    mkdir -p "$N_DIST.unpack"
+    unzip -q "$N_ZIP" -d "$N_DIST.unpack" || fail "could not unpack $N_ZIP (delete it to download again)"
+    mv "$N_DIST.unpack/$N_PRODUCT-$N_VERSION" "$N_DIST"
+    rm -rf "$N_DIST.unpack"
+    [ "$(id -u)" -eq 0 ] && chown -R "$ES_USER" "$(search_home)/dist"
+  fi
+  [ "$N_PRODUCT" = elasticsearch ] && es_analysis_compat "$java_home"
+  node_configure "$node" "$java_home"
+  ln -sfn "$N_DIR/logs" "$LOGS/$node"
+  : > "$LOGS/$node-stdout.log"
+  info "starting $N_TITLE $N_VERSION on $N_URL with $(basename "$java_home")$([ "$(id -u)" -eq 0 ] && echo " as user $ES_USER")"
+  as_search_user env "${N_ENV}_JAVA_HOME=$java_home" "${N_ENV}_PATH_CONF=$N_DIR/config" "${N_ENV}_TMPDIR=$N_DIR/tmp" \
+    "$N_DIST/bin/$N_PRODUCT" -d -p "$N_PID" >>"$LOGS/$node-stdout.log" 2>&1 9>&- \
+    || fail "$N_TITLE failed to start" "$LOGS/$node-stdout.log and $N_LOG"
+  node_wait "$node"
+  [ "$node" = elasticsearch-secure ] && es_secure_api_key
+  return 0
+}
+
+node_wait() { # node
+  node_vars "$1"
   local i
   for i in $(seq 1 "$HEALTH_TIMEOUT"); do
-    [ -f "$1" ] && ! pid_alive "$1" && fail "Elasticsearch exited during start-up" "$LOGS/elasticsearch/syncline.log"
-    if curl -fsS -m 2 "http://127.0.0.1:$ES_PORT/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; then return; fi
+    [ -f "$N_PID" ] && ! pid_alive "$N_PID" && fail "$N_TITLE exited during start-up" "$N_LOG"
+    if node_curl "$1" "/_cluster/health?wait_for_status=yellow&timeout=1s" -m 2 >/dev/null 2>&1; then return; fi
     sleep 1
   done
-  fail "Elasticsearch did not become healthy within ${HEALTH_TIMEOUT}s" "$LOGS/elasticsearch/syncline.log"
+  fail "$N_TITLE did not become healthy within ${HEALTH_TIMEOUT}s" "$N_LOG"
 }
 
-es_status() {
-  local body version health
-  if body="$(curl -fsS -m 3 "http://127.0.0.1:$ES_PORT/_nodes/_local/none" 2>/dev/null)"; then
+# An API key of user syncline (what a deployment gives Syncline), kept while it still authenticates.
+es_secure_api_key() {
+  local key="$ES_SECURE_TLS/api-key"
+  if [ -s "$key" ] && curl -fsS -m 5 --cacert "$ES_SECURE_TLS/ca.pem" -H "Authorization: ApiKey $(cat "$key")" \
+    "https://127.0.0.1:$ES_SECURE_PORT/_security/_authenticate" >/dev/null 2>&1; then return; fi
+  local body
+  body="$(node_curl elasticsearch-secure /_security/api_key -m 10 -X POST -H 'Content-Type: application/json' \
+    -d '{"name":"syncline-stack"}')" || fail "creating the secured node's API key failed" "$N_LOG"
+  echo "$body" | grep -oE '"encoded":"[^"]+"' | cut -d'"' -f4 > "$key"
+  chmod 600 "$key"
+  [ -s "$key" ] || fail "the secured node answered no API key: $body"
+}
+
+node_status() { # node
+  local node="$1" body version health
+  node_vars "$node"
+  # (The integ-test distribution of Elasticsearch does not serve GET /.)
+  if body="$(node_curl "$node" /_nodes/_local/none -m 3 2>/dev/null)"; then
     version="$(echo "$body" | grep -oE '"version":"[^"]+"' | head -n1 | cut -d'"' -f4)"
-    health="$(curl -fsS -m 3 "http://127.0.0.1:$ES_PORT/_cluster/health" | grep -oE '"status":"[a-z]+"' | cut -d'"' -f4)"
-    echo "elasticsearch  healthy   $version    http://127.0.0.1:$ES_PORT  cluster $health  log $LOGS/elasticsearch/syncline.log"
+    health="$(node_curl "$node" /_cluster/health -m 3 | grep -oE '"status":"[a-z]+"' | cut -d'"' -f4)"
+    printf '%-20s healthy   %-8s %s  cluster %s  log %s\n' "$node" "$version" "$N_URL" "$health" "$N_LOG"
+    [ "$node" = elasticsearch-secure ] && printf '%-20s           API key %s  user syncline  password file %s  CA %s\n' "" \
+      "$ES_SECURE_TLS/api-key" "$ES_SECURE_TLS/syncline.password" "$ES_SECURE_TLS/ca.pem"
+    return 0
   else
-    echo "elasticsearch  down      $ES_VERSION    http://127.0.0.1:$ES_PORT  log $LOGS/elasticsearch/syncline.log"
+    printf '%-20s down      %-8s %s  log %s\n' "$node" "$N_VERSION" "$N_URL" "$N_LOG"
     return 1
   fi
+}
+
+node_stop() { # node
+  node_vars "$1"
+  stop_pid "$N_PID" "$1"
 }
 
 # ---------------------------------------------------------------- commands
@@ -323,22 +459,36 @@ with_lock() {
   flock 9
 }
 
+# The services 'up' starts: the default pipeline's, or those named (all = every one, the tests' set).
+DEFAULT_SERVICES="postgres kafka elasticsearch"
+services_of() {
+  local want="${*:-$DEFAULT_SERVICES}" s
+  [ "$want" = all ] && want="postgres kafka $SEARCH_NODES"
+  for s in $want; do
+    case "$s" in postgres|kafka|elasticsearch|elasticsearch-secure|opensearch) ;; *) fail "unknown service '$s' (postgres, kafka, $SEARCH_NODES, all)" ;; esac
+  done
+  echo "$want"
+}
+
 cmd="${1:-status}"
+shift || true
 case "$cmd" in
   up)
     with_lock
-    pg_up
-    kafka_up
-    es_up
+    wanted="$(services_of "$@")"
+    for s in $wanted; do
+      case "$s" in postgres) pg_up ;; kafka) kafka_up ;; *) node_up "$s" ;; esac
+    done
     status_ok=0
-    { pg_status; kafka_status; es_status; } || status_ok=1
+    for s in $wanted; do
+      case "$s" in postgres) pg_status ;; kafka) kafka_status ;; *) node_status "$s" ;; esac || status_ok=1
+    done
     exit "$status_ok"
     ;;
   down)
     with_lock
     stop_pid "$KAFKA_PID" kafka
-    stop_pid "$(es_dir)/es.pid" elasticsearch
-    rm -f "$STATE/elasticsearch.pid"
+    for s in $SEARCH_NODES; do node_stop "$s"; done
     if [ -f "$STATE/postgres.started-by-stack" ]; then
       pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main stop || true
       rm -f "$STATE/postgres.started-by-stack"
@@ -347,26 +497,31 @@ case "$cmd" in
   stop)
     # One service, for fault-injection tests; 'up' starts it again.
     with_lock
-    case "${2:-}" in
+    case "${1:-}" in
       kafka) stop_pid "$KAFKA_PID" kafka ;;
-      elasticsearch) stop_pid "$(es_dir)/es.pid" elasticsearch; rm -f "$STATE/elasticsearch.pid" ;;
-      *) fail "stop takes kafka or elasticsearch" ;;
+      elasticsearch|elasticsearch-secure|opensearch) node_stop "$1" ;;
+      *) fail "stop takes kafka, elasticsearch, elasticsearch-secure or opensearch" ;;
     esac
     ;;
   status)
     rc=0
     pg_status || rc=1
     kafka_status || rc=1
-    es_status || rc=1
+    for s in $SEARCH_NODES; do
+      node_vars "$s"
+      # The optional nodes are listed when they run or ran here.
+      if [ "$s" = elasticsearch ] || [ -d "$N_DIR" ]; then node_status "$s" || rc=1; fi
+    done
     exit "$rc"
     ;;
   logs)
-    case "${2:-all}" in
+    case "${1:-all}" in
       postgres) tail -n 100 "/var/log/postgresql/postgresql-$(ls /etc/postgresql | sort -V | tail -n1)-main.log" ;;
       kafka) tail -n 100 "$LOGS/kafka.log" ;;
-      elasticsearch) tail -n 100 "$LOGS/elasticsearch/syncline.log" ;;
-      all) for f in "$LOGS/kafka.log" "$LOGS/elasticsearch/syncline.log"; do echo "==> $f"; tail -n 40 "$f" 2>/dev/null || true; done ;;
-      *) fail "unknown service '$2' (postgres, kafka, elasticsearch)" ;;
+      elasticsearch|elasticsearch-secure|opensearch) node_vars "$1"; tail -n 100 "$N_LOG" ;;
+      all) for f in "$LOGS/kafka.log" $(for s in $SEARCH_NODES; do node_vars "$s"; echo "$N_LOG"; done); do
+          [ -f "$f" ] || continue; echo "==> $f"; tail -n 40 "$f" 2>/dev/null || true; done ;;
+      *) fail "unknown service '$1' (postgres, kafka, $SEARCH_NODES)" ;;
     esac
     ;;
   env)
@@ -375,6 +530,6 @@ case "$cmd" in
     echo "export SYNCLINE_ES_URL=http://127.0.0.1:$ES_PORT"
     ;;
   *)
-    fail "unknown command '$cmd' (up, down, status, logs, env)"
+    fail "unknown command '$cmd' (up, down, stop, status, logs, env)"
     ;;
 esac

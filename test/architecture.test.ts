@@ -1,7 +1,7 @@
 // The import rule of docs/architecture.md: services are thin deployables over packages. A service
 // never imports another service, a package never imports a service, nothing reaches into another
 // workspace's files, and every workspace declares the @syncline packages it imports. Kafka clients are
-// imported by the Kafka port's two adapters only.
+// imported by the Kafka port's two adapters only, search engine clients by the search port's two.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -75,6 +75,17 @@ describe('architecture', () => {
   it('talks to Kafka only through the port: the two adapters are the only files that import a Kafka client', () => {
     const clients = new Set(['kafkajs', '@platformatic/kafka']);
     const adapters = ['packages/kafka/src/kafkajs.ts', 'packages/kafka/src/platformatic.ts'];
+    const importers = workspaces
+      .flatMap((w) => sources(join(w.dir, 'src')))
+      .filter((file) => !file.endsWith('.test.ts') && !file.includes('/testkit/'))
+      .filter((file) => specifiers(readFileSync(file, 'utf8')).some((spec) => clients.has(spec)))
+      .map((file) => relative(REPO_ROOT, file));
+    expect(importers.sort()).toEqual(adapters);
+  });
+
+  it('talks to the search engine only through the port: its two adapters are the only files that import an engine client', () => {
+    const clients = new Set(['@elastic/elasticsearch', '@opensearch-project/opensearch']);
+    const adapters = ['packages/search/src/elasticsearch.ts', 'packages/search/src/opensearch.ts'];
     const importers = workspaces
       .flatMap((w) => sources(join(w.dir, 'src')))
       .filter((file) => !file.endsWith('.test.ts') && !file.includes('/testkit/'))

@@ -39,7 +39,7 @@ const eventuallyInSync = (ns: Namespace, c: Collection) =>
   eventually(
     async () => {
       const versions = await topicVersions(ns, c);
-      expect(await compareEsWithPg(ns.es, ns.pool, c, versions)).toEqual({ missing: [], orphaned: [], different: [] });
+      expect(await compareEsWithPg(ns.probe, ns.pool, c, versions)).toEqual({ missing: [], orphaned: [], different: [] });
     },
     { timeoutMs: 60_000 },
   );
@@ -258,14 +258,14 @@ describe('capture of direct writes', () => {
       document: { name: 'no row', price: 1 },
       refresh: true,
     });
-    const found = await reconcile(ns.pool, ns.es, { collections: [products] }, products);
+    const found = await reconcile(ns.pool, ns.search, { collections: [products] }, products);
     expect(found.diverged).toContain('pre-1');
     expect(found.missing).toContain('pre-2');
     expect(found.orphaned).toContain('ghost');
     expect(found.ahead).toEqual([]);
-    await reconcile(ns.pool, ns.es, { collections: [products] }, products, { repair: true });
+    await reconcile(ns.pool, ns.search, { collections: [products] }, products, { repair: true });
     await eventually(async () => {
-      const after = await reconcile(ns.pool, ns.es, { collections: [products] }, products);
+      const after = await reconcile(ns.pool, ns.search, { collections: [products] }, products);
       expect([after.missing, after.diverged, after.orphaned, after.stale]).toEqual([[], [], [], []]);
     });
   });

@@ -1,6 +1,5 @@
 // The fuzzer of `./dev fuzz` in the suite, on a smaller budget: over real sockets, no answer is a 5xx
 // or outside the documented error shape, and once idle Elasticsearch equals PostgreSQL.
-import { Client as EsClient } from '@elastic/elasticsearch';
 import { createNamespace, eventually, type Namespace } from '@syncline/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { compareEsWithPg } from './support/compare.ts';
@@ -10,16 +9,13 @@ import { type Harness, startHarness } from './support/harness.ts';
 describe('fuzzing the write API', () => {
   let ns: Namespace;
   let h: Harness;
-  let es: EsClient;
   beforeAll(async () => {
     ns = await createNamespace(inject('services'), 'fuzz');
-    es = new EsClient({ node: ns.services.esUrl });
     h = await startHarness(ns, { partitions: 2 });
     await h.startSink();
   });
   afterAll(async () => {
     await h?.close();
-    await es?.close();
     await ns?.cleanup();
   });
 
@@ -31,7 +27,7 @@ describe('fuzzing the write API', () => {
     expect(result.written.size).toBeGreaterThan(10);
     await eventually(
       async () =>
-        expect(await compareEsWithPg(es, ns.pool, h.collection)).toEqual({ missing: [], orphaned: [], different: [] }),
+        expect(await compareEsWithPg(ns.probe, ns.pool, h.collection)).toEqual({ missing: [], orphaned: [], different: [] }),
       {
         timeoutMs: 60_000,
         intervalMs: 1000,

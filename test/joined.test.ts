@@ -3,7 +3,6 @@
 // Each case ends with Elasticsearch equal, document for document, to the join evaluated in
 // PostgreSQL by a query written here by hand (not by Syncline's SQL).
 import { execFileSync } from 'node:child_process';
-import { Client as EsClient } from '@elastic/elasticsearch';
 import { backfill, reconcile, reindex, replayDeadLetters } from '@syncline/cli';
 import { createLogger, createMetricsRegistry, sleep } from '@syncline/core';
 import { deadLetterTopic, ensureTopics, topicsOf } from '@syncline/kafka';
@@ -89,8 +88,7 @@ describe('joined documents', () => {
       config: { SYNCLINE_RELAY_ID: `${ns.name}-relay` },
     });
     relay.start();
-    const es = new EsClient({ node: ns.services.esUrl });
-    index = new PipelineIndexWaiter({ es, pool: ns.pool, kafka: ns.kafka, sinkGroup: `${ns.groupPrefix}sink` });
+    index = new PipelineIndexWaiter({ search: ns.search, pool: ns.pool, kafka: ns.kafka, sinkGroup: `${ns.groupPrefix}sink` });
     app = await buildTestApp(ns, declaration, { afterCommit: () => relay.wake(), index });
     sink = await spawnService('joined-sink', 'services/es-sink/src/main.ts', {
       ...serviceEnv(ns, path),
@@ -255,20 +253,20 @@ describe('joined documents', () => {
       document: { ...doc, reviews: [{ id: 'r-6', rating: 5, body: 'Perfect' }] },
       refresh: true,
     });
-    const report = await reconcile(ns.pool, ns.es, declaration, products, { repair: true });
+    const report = await reconcile(ns.pool, ns.search, declaration, products, { repair: true });
     expect(report.diverged).toEqual(['p-1']);
     expect(report.repaired).toBe(1);
     await inSync(products);
     expect((await source(products, 'p-1'))?.reviews).toEqual([{ id: 'r-6', rating: 1, body: 'Leaks' }]);
     expect(
-      await reconcile(ns.pool, ns.es, declaration, products).then((r) => [r.missing, r.diverged, r.orphaned]),
+      await reconcile(ns.pool, ns.search, declaration, products).then((r) => [r.missing, r.diverged, r.orphaned]),
     ).toEqual([[], [], []]);
   });
 
   it('reindex rebuilds a joined index from the log with no downtime; the guard refuses taking away a joined column', async () => {
     const before = await drift(ns, orders);
     expect(before).toEqual({ missing: [], orphaned: [], different: [] });
-    const result = await reindex(ns.pool, ns.kafka, ns.es, orders, { graceSeconds: 0 });
+    const result = await reindex(ns.pool, ns.kafka, ns.search, orders, { graceSeconds: 0 });
     expect(result.to).not.toBe(result.from);
     expect(result.documents).toBeGreaterThan(0);
     await inSync(orders);
@@ -316,7 +314,7 @@ describe('joined documents', () => {
     expect(await triggers()).toBe('8');
     // A document written by hand under an id no bigint key can have: reconcile finds it, and repair removes it.
     await ns.es.index({ index: orders.index.alias, id: 'not-a-number', document: { customer: 'x' }, refresh: true });
-    const found = await reconcile(ns.pool, ns.es, declaration, orders, { repair: true });
+    const found = await reconcile(ns.pool, ns.search, declaration, orders, { repair: true });
     expect(found.orphaned).toContain('not-a-number');
     await inSync(orders);
   });

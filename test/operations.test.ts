@@ -4,11 +4,17 @@
 // repairs it through the outbox.
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Client as EsClient } from '@elastic/elasticsearch';
 import { backfill, reconcile, reindex } from '@syncline/cli';
 import { OutboxWriter, withTransaction } from '@syncline/outbox';
 import { type Collection, parseDeclaration } from '@syncline/schema';
-import { createNamespace, eventually, type Namespace, REPO_ROOT, spawnService } from '@syncline/testkit';
+import {
+  createNamespace,
+  eventually,
+  type Namespace,
+  REPO_ROOT,
+  searchEngineName,
+  spawnService,
+} from '@syncline/testkit';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { compareEsWithPg } from './support/compare.ts';
 import { type Harness, startHarness } from './support/harness.ts';
@@ -16,24 +22,21 @@ import { type Harness, startHarness } from './support/harness.ts';
 const run = promisify(execFile);
 const NONE = { missing: [], orphaned: [], different: [] };
 
-describe('operations: reindex, backfill, reconcile', () => {
+describe(`operations: reindex, backfill, reconcile (${searchEngineName()})`, () => {
   let ns: Namespace;
   let h: Harness;
-  let es: EsClient;
   beforeEach(async () => {
     ns = await createNamespace(inject('services'), 'ops');
-    es = new EsClient({ node: ns.services.esUrl });
     h = await startHarness(ns, { partitions: 3 });
     await h.startSink();
   });
   afterEach(async () => {
     await h?.close();
-    await es?.close();
     await ns?.cleanup();
   });
 
   const settled = () =>
-    eventually(async () => expect(await compareEsWithPg(es, ns.pool, h.collection)).toEqual(NONE), {
+    eventually(async () => expect(await compareEsWithPg(ns.probe, ns.pool, h.collection)).toEqual(NONE), {
       timeoutMs: 90_000,
       intervalMs: 500,
     });
@@ -66,7 +69,7 @@ describe('operations: reindex, backfill, reconcile', () => {
     await seed(2000);
     await settled();
     const alias = h.collection.index.alias;
-    const baseline = (await es.count({ index: alias })).count;
+    const baseline = (await ns.probe.count(alias));
     let searching = true;
     let searches = 0;
     const failures: string[] = [];
@@ -74,8 +77,12 @@ describe('operations: reindex, backfill, reconcile', () => {
     const searchLoop = (async () => {
       while (searching) {
         try {
-          const r = await es.search({ index: alias, size: 0, track_total_hits: true, query: { match_all: {} } });
-          const total = typeof r.hits.total === 'number' ? r.hits.total : r.hits.total!.value;
+          const r = await ns.probe.ok('POST', `/${alias}/_search`, {
+            size: 0,
+            track_total_hits: true,
+            query: { match_all: {} },
+          });
+          const total: number = r.hits.total.value;
           fewest = Math.min(fewest, total);
           searches++;
         } catch (err) {
@@ -103,7 +110,7 @@ describe('operations: reindex, backfill, reconcile', () => {
     };
 
     try {
-      const first = await reindex(ns.pool, ns.kafka, es, h.collection, { graceSeconds: 0 });
+      const first = await reindex(ns.pool, ns.kafka, ns.search, h.collection, { graceSeconds: 0 });
       expect(first.to).toMatch(/_000002$/);
       // The mapping changes in the declaration: name loses its keyword sub-field, tags become text.
       const changed: Collection = parseDeclaration({
@@ -118,7 +125,7 @@ describe('operations: reindex, backfill, reconcile', () => {
           },
         ],
       }).collections[0]!;
-      const second = await reindex(ns.pool, ns.kafka, es, changed, { graceSeconds: 0 });
+      const second = await reindex(ns.pool, ns.kafka, ns.search, changed, { graceSeconds: 0 });
       expect(second.to).toMatch(/_000003$/);
       expect(second.deleted).toContain(first.to);
 
@@ -129,9 +136,8 @@ describe('operations: reindex, backfill, reconcile', () => {
       expect(failures).toEqual([]);
       expect(searches).toBeGreaterThan(10);
       expect(fewest).toBeGreaterThanOrEqual(baseline);
-      expect(Object.keys(await es.indices.getAlias({ name: alias }))).toEqual([second.to]);
-      const mapping = await es.indices.getMapping({ index: second.to });
-      const props = mapping[second.to]!.mappings.properties! as Record<string, { type: string; fields?: unknown }>;
+      expect((await ns.probe.aliasTargets(alias))).toEqual([second.to]);
+      const props = (await ns.probe.properties(second.to)) as Record<string, { type: string; fields?: unknown }>;
       expect(props.name!.fields).toBeUndefined();
       expect(props.tags!.type).toBe('text');
     } finally {
@@ -143,7 +149,7 @@ describe('operations: reindex, backfill, reconcile', () => {
     await seed(20_000);
     await settled();
     const alias = h.collection.index.alias;
-    const before = Object.keys(await es.indices.getAlias({ name: alias }));
+    const before = (await ns.probe.aliasTargets(alias));
     const child = spawn(process.execPath, [`${REPO_ROOT}services/cli/src/main.ts`, 'reindex', 'products', '--json'], {
       env: { ...process.env, ...h.sinkEnv },
       stdio: 'ignore',
@@ -151,14 +157,13 @@ describe('operations: reindex, backfill, reconcile', () => {
     const next = `${alias}_000002`;
     await eventually(
       async () => {
-        const stats = await es.indices.stats({ index: next, metric: 'indexing' }, { ignore: [404] });
-        expect(stats.indices?.[next]?.primaries?.indexing?.index_total ?? 0).toBeGreaterThan(0);
+        expect((await ns.probe.indexingTotal(next)) ?? 0).toBeGreaterThan(0);
       },
       { timeoutMs: 60_000, intervalMs: 50 },
     );
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    expect(Object.keys(await es.indices.getAlias({ name: alias }))).toEqual(before);
+    expect((await ns.probe.aliasTargets(alias))).toEqual(before);
 
     const { stdout } = await run(
       process.execPath,
@@ -169,7 +174,7 @@ describe('operations: reindex, backfill, reconcile', () => {
     );
     const result = JSON.parse(stdout);
     expect(result).toMatchObject({ resumed: true, to: next });
-    expect(Object.keys(await es.indices.getAlias({ name: alias }))).toEqual([next]);
+    expect((await ns.probe.aliasTargets(alias))).toEqual([next]);
     await settled();
   });
 
@@ -199,7 +204,7 @@ describe('operations: reindex, backfill, reconcile', () => {
       'select count(*) as n from products where syncline_version = 0',
     );
     expect(Number(rows[0]!.n)).toBe(0);
-    await eventually(async () => expect(await compareEsWithPg(es, ns.pool, h.collection)).toEqual(NONE), {
+    await eventually(async () => expect(await compareEsWithPg(ns.probe, ns.pool, h.collection)).toEqual(NONE), {
       timeoutMs: 180_000,
       intervalMs: 2000,
     });
@@ -209,19 +214,15 @@ describe('operations: reindex, backfill, reconcile', () => {
     await seed(500);
     await settled();
     const alias = h.collection.index.alias;
-    const index = Object.keys(await es.indices.getAlias({ name: alias }))[0]!;
-    for (const id of ['doc-000010', 'doc-000020', 'doc-000030']) await es.delete({ index, id });
-    await es.index({
-      index,
-      id: 'doc-000040',
-      document: { name: 'edited by hand', price: 1, syncline_id: 'doc-000040' },
-    });
-    await es.index({ index, id: 'ghost-1', document: { name: 'orphan', price: 2, syncline_id: 'ghost-1' } });
-    await es.index({ index, id: 'ghost-2', document: { name: 'orphan without the sortable id', price: 3 } });
+    const index = (await ns.probe.aliasTargets(alias))[0]!;
+    for (const id of ['doc-000010', 'doc-000020', 'doc-000030']) await ns.probe.delete(index, id);
+    await ns.probe.index(index, 'doc-000040', { name: 'edited by hand', price: 1, syncline_id: 'doc-000040' });
+    await ns.probe.index(index, 'ghost-1', { name: 'orphan', price: 2, syncline_id: 'ghost-1' });
+    await ns.probe.index(index, 'ghost-2', { name: 'orphan without the sortable id', price: 3 });
     await ns.pool.query("update products set price = 999 where id = 'doc-000050'");
-    await es.indices.refresh({ index });
+    await ns.probe.refresh(index);
 
-    const report = await reconcile(ns.pool, es, { collections: [h.collection] }, h.collection);
+    const report = await reconcile(ns.pool, ns.search, { collections: [h.collection] }, h.collection);
     expect(report.missing.sort()).toEqual(['doc-000010', 'doc-000020', 'doc-000030']);
     expect(report.orphaned.sort()).toEqual(['ghost-1', 'ghost-2']);
     expect(report.ahead).toEqual(['doc-000040']);
@@ -247,8 +248,8 @@ describe('operations: reindex, backfill, reconcile', () => {
   it('runs reconcile on a schedule, exports drift as metrics and repairs it', async () => {
     await seed(100);
     await settled();
-    const index = Object.keys(await es.indices.getAlias({ name: h.collection.index.alias }))[0]!;
-    await es.delete({ index, id: 'doc-000007', refresh: true });
+    const index = (await ns.probe.aliasTargets(h.collection.index.alias))[0]!;
+    await ns.probe.delete(index, 'doc-000007', true);
     const service = await spawnService('reconcile-service', 'services/cli/src/main.ts', h.sinkEnv, {
       args: ['reconcile-service', '--interval', '1', '--repair'],
     });

@@ -1,28 +1,24 @@
 // The sink on the real stack: idempotent and version-ordered writes (guarantees 2 and 4), poison
 // isolation with dead letters and replay (guarantee 5), and offsets committed only after indexing.
-import { Client as EsClient } from '@elastic/elasticsearch';
 import { replayDeadLetters } from '@syncline/cli';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { buildSink, type Sink } from '@syncline/es-sink';
 import { collectionTopic, DLQ_HEADERS, deadLetterTopic, ensureTopics } from '@syncline/kafka';
 import { buildRelay, migrate, OutboxWriter, withTransaction } from '@syncline/outbox';
-import { createNamespace, eventually, type Namespace, readTopic } from '@syncline/testkit';
+import { createNamespace, eventually, type Namespace, readTopic, searchEngineName } from '@syncline/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { del, produceEvents, upsert } from './support/events.ts';
 import { namespacedDeclaration } from './support/namespaced.ts';
 
-describe('Elasticsearch sink', () => {
+describe(`the sink (${searchEngineName()})`, () => {
   let ns: Namespace;
   let sink: Sink;
-  let es: EsClient;
 
   beforeAll(async () => {
     ns = await createNamespace(inject('services'), 'sink');
-    es = new EsClient({ node: ns.services.esUrl });
   });
   afterAll(async () => {
     await sink?.stop();
-    await es?.close();
     await ns?.cleanup();
   });
 
@@ -43,7 +39,7 @@ describe('Elasticsearch sink', () => {
       },
       declaration,
       kafka: ns.kafka,
-      es,
+      search: ns.search,
       log: createLogger('sink-test', 'silent'),
       registry: createMetricsRegistry('sink-test', false),
     });
@@ -78,16 +74,16 @@ describe('Elasticsearch sink', () => {
     );
 
     await eventually(async () => {
-      const s1 = await es.get({ index: alias, id: 's-1' });
-      expect(s1._version).toBe(9);
-      expect((s1._source as { name: string }).name).toBe('s-1 v9');
-      const d1 = await es.get({ index: alias, id: 'd-1' });
-      expect(d1._version).toBe(12);
-      expect((d1._source as { name: string }).name).toBe('again');
-      const g1 = await es.get({ index: alias, id: 'g-1' }, { ignore: [404] });
+      const s1 = await ns.probe.get(alias, 's-1');
+      expect(s1.version).toBe(9);
+      expect((s1.source as { name: string }).name).toBe('s-1 v9');
+      const d1 = await ns.probe.get(alias, 'd-1');
+      expect(d1.version).toBe(12);
+      expect((d1.source as { name: string }).name).toBe('again');
+      const g1 = await ns.probe.get(alias, 'g-1');
       expect(g1.found).toBe(false);
-      await es.indices.refresh({ index: alias });
-      expect((await es.count({ index: alias })).count).toBe(302);
+      await ns.probe.refresh(alias);
+      expect((await ns.probe.count(alias))).toBe(302);
     });
 
     // Offsets: committed exactly to the end of every partition.
@@ -123,8 +119,7 @@ describe('Elasticsearch sink', () => {
     });
     relay.start();
     // Someone set the live index's price to a long that refuses fractions.
-    await es.indices.create({
-      index: `${products.index.alias}_000001`,
+    await ns.probe.createIndex(`${products.index.alias}_000001`, {
       aliases: { [products.index.alias]: {} },
       mappings: {
         dynamic: 'strict',
@@ -167,20 +162,20 @@ describe('Elasticsearch sink', () => {
     expect(headers[DLQ_HEADERS.reason]!.toString()).toMatch(/^\w*(parsing|argument)\w*: .*price/);
     expect(headers[DLQ_HEADERS.source]!.toString()).toMatch(new RegExp(`^${products.topic}/0/`));
     await eventually(async () => {
-      expect((await es.get({ index: products.index.alias, id: 'ok-2' }))._version).toBe(ok2!.version);
+      expect((await ns.probe.get(products.index.alias, 'ok-2')).version).toBe(ok2!.version);
     });
-    expect((await es.get({ index: products.index.alias, id: 'bad-1' }, { ignore: [404] })).found).toBe(false);
+    expect((await ns.probe.get(products.index.alias, 'bad-1')).found).toBe(false);
 
     // The fix: let the field coerce; then replay the dead letter through the outbox.
-    await es.indices.putMapping({ index: products.index.alias, properties: { price: { type: 'long', coerce: true } } });
+    await ns.probe.putMapping(products.index.alias, { price: { type: 'long', coerce: true } });
     const replayed = await replayDeadLetters(ns.kafka, ns.pool, writer, products, {
       groupId: `${ns.groupPrefix}dlq-replay`,
     });
     expect(replayed).toBe(1);
     await eventually(async () => {
-      const doc = await es.get({ index: products.index.alias, id: 'bad-1' });
-      expect(doc._version).toBeGreaterThan(bad!.version);
-      expect((doc._source as { price: number }).price).toBe(24.5);
+      const doc = await ns.probe.get(products.index.alias, 'bad-1');
+      expect(doc.version).toBeGreaterThan(bad!.version);
+      expect((doc.source as { price: number }).price).toBe(24.5);
     });
     // A second replay finds nothing new.
     expect(

@@ -222,7 +222,7 @@ describe.runIf(services.mode === 'local')(
       expect(reemitted).toBeGreaterThan(0);
       await eventually(
         async () => {
-          expect(await compareEsWithPg(ns.es, ns.pool, products, newestOf)).toEqual({
+          expect(await compareEsWithPg(ns.probe, ns.pool, products, newestOf)).toEqual({
             missing: [],
             orphaned: [],
             different: [],

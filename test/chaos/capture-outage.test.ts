@@ -87,7 +87,7 @@ describe.runIf(services.mode === 'local')('capture through a long Kafka outage',
       async () => {
         const { count } = await ns.es.count({ index: products.index.alias });
         expect(count).toBe(ROWS);
-        const drift = await compareEsWithPg(ns.es, ns.pool, products);
+        const drift = await compareEsWithPg(ns.probe, ns.pool, products);
         expect([drift.missing, drift.orphaned, drift.different]).toEqual([[], [], []]);
       },
       { timeoutMs: 300_000, intervalMs: 3000 },

@@ -1,8 +1,14 @@
 // Guarantee 1 across an Elasticsearch outage: ES stops for 30 s during a write load; the sink retries
 // (transient, never dead-lettered), and once ES is back, Elasticsearch equals PostgreSQL exactly.
-import { Client as EsClient } from '@elastic/elasticsearch';
 import { deadLetterTopic } from '@syncline/kafka';
-import { createNamespace, eventually, type Namespace, startStack, stopService } from '@syncline/testkit';
+import {
+  createNamespace,
+  eventually,
+  type Namespace,
+  searchEngineName,
+  startStack,
+  stopService,
+} from '@syncline/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { compareEsWithPg } from '../support/compare.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
@@ -11,19 +17,16 @@ import { startWriteLoad } from '../support/load.ts';
 const services = inject('services');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.runIf(services.mode === 'local')('Elasticsearch outage during writes', () => {
+describe.runIf(services.mode === 'local')(`search engine outage during writes (${searchEngineName()})`, () => {
   let ns: Namespace;
   let h: Harness;
-  let es: EsClient;
   beforeAll(async () => {
     ns = await createNamespace(services, 'esout');
-    es = new EsClient({ node: services.esUrl });
     h = await startHarness(ns);
   });
   afterAll(async () => {
     await startStack();
     await h?.close();
-    await es?.close();
     await ns?.cleanup();
   });
 
@@ -31,7 +34,7 @@ describe.runIf(services.mode === 'local')('Elasticsearch outage during writes', 
     await h.startSink();
     const load = startWriteLoad(h.app, { writers: 4, pauseMs: 10 });
     await sleep(4000);
-    await stopService('elasticsearch');
+    await stopService(searchEngineName());
     const before = load.writes;
     await sleep(30_000);
     expect(load.writes - before).toBeGreaterThan(200);
@@ -41,7 +44,7 @@ describe.runIf(services.mode === 'local')('Elasticsearch outage during writes', 
     expect(load.failures).toBe(0);
     await eventually(
       async () => {
-        expect(await compareEsWithPg(es, ns.pool, h.collection)).toEqual({ missing: [], orphaned: [], different: [] });
+        expect(await compareEsWithPg(ns.probe, ns.pool, h.collection)).toEqual({ missing: [], orphaned: [], different: [] });
       },
       { timeoutMs: 120_000, intervalMs: 1000 },
     );

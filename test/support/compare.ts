@@ -1,7 +1,8 @@
-// The end state every scenario asserts: Elasticsearch holds exactly PostgreSQL's rows, with the
-// same fields and the same versions, and nothing else.
-import type { Client } from '@elastic/elasticsearch';
+// The end state every scenario asserts: the search index holds exactly PostgreSQL's rows, with the
+// same fields and the same versions, and nothing else (read through the tests' own HTTP probe, on
+// Elasticsearch and OpenSearch alike).
 import { type Collection, rowToDocument } from '@syncline/schema';
+import type { SearchProbe } from '@syncline/testkit';
 import type pg from 'pg';
 
 export interface Drift {
@@ -11,25 +12,8 @@ export interface Drift {
 }
 
 /** Every document of the collection's index (refreshed first), with its version. */
-export async function esDocuments(
-  es: Client,
-  c: Collection,
-): Promise<Map<string, { version: number; source: unknown }>> {
-  await es.indices.refresh({ index: c.index.alias });
-  const docs = new Map<string, { version: number; source: unknown }>();
-  let res = await es.search({
-    index: c.index.alias,
-    size: 5000,
-    version: true,
-    scroll: '1m',
-    query: { match_all: {} },
-  });
-  while (res.hits.hits.length > 0) {
-    for (const h of res.hits.hits) docs.set(h._id!, { version: h._version!, source: h._source });
-    res = await es.scroll({ scroll_id: res._scroll_id!, scroll: '1m' });
-  }
-  if (res._scroll_id) await es.clearScroll({ scroll_id: res._scroll_id }).catch(() => {});
-  return docs;
+export function esDocuments(probe: SearchProbe, c: Collection) {
+  return probe.documents(c.index.alias);
 }
 
 /**
@@ -37,13 +21,13 @@ export async function esDocuments(
  * the index must hold; without it, a captured table's documents are compared by content only.
  */
 export async function compareEsWithPg(
-  es: Client,
+  probe: SearchProbe,
   pool: pg.Pool,
   c: Collection,
   versions?: Map<string, number>,
 ): Promise<Drift> {
   const { rows } = await pool.query<Record<string, unknown>>(`select * from "${c.table}"`);
-  const docs = await esDocuments(es, c);
+  const docs = await esDocuments(probe, c);
   const drift: Drift = { missing: [], orphaned: [], different: [] };
   for (const row of rows) {
     const id = String(row[c.primaryKey]);

@@ -1,5 +1,4 @@
 // A pipeline in a test: the write API and its relay in-process, sinks as real child processes.
-import { Client as EsClient } from '@elastic/elasticsearch';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { ensureTopics, topicsOf } from '@syncline/kafka';
 import { buildRelay, enableCapture, migrate, type OutboxRelay } from '@syncline/outbox';
@@ -62,7 +61,6 @@ export async function startHarness(ns: Namespace, { partitions = 6, capture = fa
   const { declaration, path } = await setUpDemo(ns, { partitions, capture });
   const log = createLogger('harness', 'silent');
   const registry = createMetricsRegistry('harness', false);
-  const es = new EsClient({ node: ns.services.esUrl });
   const relay = buildRelay({
     pgUrl: ns.pgUrl,
     kafka: ns.kafka,
@@ -72,7 +70,7 @@ export async function startHarness(ns: Namespace, { partitions = 6, capture = fa
     config: { SYNCLINE_RELAY_COMPRESSION: 'none', SYNCLINE_RELAY_ID: `${ns.name}-relay` },
   });
   relay.start();
-  const index = new PipelineIndexWaiter({ es, pool: ns.pool, kafka: ns.kafka, sinkGroup: `${ns.groupPrefix}sink` });
+  const index = new PipelineIndexWaiter({ search: ns.search, pool: ns.pool, kafka: ns.kafka, sinkGroup: `${ns.groupPrefix}sink` });
   const app = await buildTestApp(ns, declaration, { afterCommit: () => relay.wake(), index });
   const sinkEnv = {
     ...serviceEnv(ns, path),
@@ -98,7 +96,6 @@ export async function startHarness(ns: Namespace, { partitions = 6, capture = fa
       await app.close();
       await index.close();
       await relay.stop();
-      await es.close();
     },
   };
 }

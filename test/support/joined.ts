@@ -79,7 +79,7 @@ function canonical(v: unknown): string {
 /** What differs between the index and the hand-written join (empty lists: equal). */
 export async function joinedDrift(ns: Namespace, c: Collection, versions?: Map<string, number>) {
   const { rows } = await ns.pool.query<{ id: string; doc: unknown }>(EXPECTED[c.name]!);
-  const docs = await esDocuments(ns.es, c);
+  const docs = await esDocuments(ns.probe, c);
   const out = { missing: [] as string[], orphaned: [] as string[], different: [] as string[] };
   for (const row of rows) {
     const doc = docs.get(row.id);

@@ -47,7 +47,8 @@ export function serviceEnv(ns: Namespace, declarationPath: string): Record<strin
   return {
     SYNCLINE_PG_URL: ns.pgUrl,
     SYNCLINE_KAFKA_BROKERS: ns.services.kafkaBrokers.join(','),
-    SYNCLINE_ES_URL: ns.services.esUrl,
+    SYNCLINE_SEARCH_ENGINE: ns.searchEngine,
+    SYNCLINE_ES_URL: ns.searchUrl,
     SYNCLINE_COLLECTIONS: declarationPath,
     SYNCLINE_RELAY_ID: `${ns.name}-relay`,
     SYNCLINE_SINK_GROUP: `${ns.groupPrefix}sink`,

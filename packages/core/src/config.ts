@@ -1,5 +1,6 @@
 // Configuration is read from the environment once, validated with a zod schema, and frozen.
 // Only a process's entry point calls loadConfig; everything else receives the result.
+import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { SynclineError } from './errors.ts';
 
@@ -18,4 +19,18 @@ export function loadConfig<S extends z.ZodType>(
 export function invalidConfig(details: Array<{ path: string; message: string }>): SynclineError {
   const lines = details.map((d) => `  ${d.path || '(root)'}: ${d.message}`).join('\n');
   return new SynclineError('SYNC_CONFIG_INVALID', `invalid configuration:\n${lines}`, { details });
+}
+
+/** The start-up error for one setting. */
+export const invalidSetting = (variable: string, message: string) => invalidConfig([{ path: variable, message }]);
+
+/** A file a setting points at (a CA, a key, a secret), or a start-up error naming the variable. */
+export function readSettingFile(variable: string, path: string): string {
+  try {
+    const text = readFileSync(path, 'utf8');
+    if (!text.trim()) throw new Error('the file is empty');
+    return text;
+  } catch (err) {
+    throw invalidSetting(variable, `cannot read ${path}: ${(err as Error).message}`);
+  }
 }

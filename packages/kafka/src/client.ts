@@ -1,7 +1,6 @@
 // The one way Syncline creates its Kafka client: the adapter SYNCLINE_KAFKA_CLIENT names, with the
 // security the SYNCLINE_KAFKA_TLS* and SYNCLINE_KAFKA_SASL_* variables describe.
-import { readFileSync } from 'node:fs';
-import { invalidConfig, type SharedConfig } from '@syncline/core';
+import { invalidSetting as invalid, readSettingFile as readSetting, type SharedConfig } from '@syncline/core';
 import { KafkajsClient } from './kafkajs.ts';
 import { PlatformaticClient } from './platformatic.ts';
 import type { KafkaClient, KafkaClientName } from './port.ts';
@@ -27,19 +26,6 @@ export function createKafka(options: KafkaClientOptions): KafkaClient {
 }
 
 export type KafkaConfig = Pick<SharedConfig, Extract<keyof SharedConfig, `SYNCLINE_KAFKA_${string}`>>;
-
-const invalid = (variable: string, message: string) => invalidConfig([{ path: variable, message }]);
-
-/** A file's text, or a start-up error naming the variable that pointed at it. */
-function readSetting(variable: string, path: string): string {
-  try {
-    const text = readFileSync(path, 'utf8');
-    if (!text.trim()) throw new Error('the file is empty');
-    return text;
-  } catch (err) {
-    throw invalid(variable, `cannot read ${path}: ${(err as Error).message}`);
-  }
-}
 
 /** The security the configuration describes, files read, or a start-up error naming the variable. */
 export function kafkaSecurity(config: KafkaConfig): KafkaSecurity {

@@ -1,6 +1,6 @@
-// The port the sink writes through, and its Elasticsearch adapter: one _bulk request per chunk,
-// index/delete with version_type=external so an older event can never replace a newer document.
-import type { Client } from '@elastic/elasticsearch';
+// The sink's writes to the search engine: one _bulk request per chunk, index/delete with
+// version_type=external so an older event can never replace a newer document.
+import type { SearchEngine } from '@syncline/search';
 import type { PlannedEvent } from './batch-planner.ts';
 import type { ItemResult } from './classify.ts';
 
@@ -9,12 +9,12 @@ export interface SearchWriter {
   bulk(index: string, chunk: PlannedEvent[]): Promise<ItemResult[]>;
 }
 
-export class EsBulkWriter implements SearchWriter {
-  private readonly es: Client;
+export class BulkWriter implements SearchWriter {
+  private readonly engine: SearchEngine;
   private readonly timeoutMs: number;
 
-  constructor(es: Client, timeoutMs: number) {
-    this.es = es;
+  constructor(engine: SearchEngine, timeoutMs: number) {
+    this.engine = engine;
     this.timeoutMs = timeoutMs;
   }
 
@@ -26,22 +26,7 @@ export class EsBulkWriter implements SearchWriter {
       if (event.op === 'UPSERT') lines.push(`{"index":${meta}`, source!);
       else lines.push(`{"delete":${meta}`);
     }
-    const res = await this.es.bulk(
-      {
-        operations: lines as unknown as Record<string, unknown>[],
-        // Only what classification reads: a full item answer is several times larger to send and parse.
-        filter_path: ['items.*.status', 'items.*.error.type', 'items.*.error.reason'],
-      },
-      { requestTimeout: this.timeoutMs, maxRetries: 0 },
-    );
-    return res.items.map((item, i) => {
-      const r = (item.index ?? item.delete)!;
-      return {
-        status: r.status,
-        errorType: r.error?.type,
-        reason: r.error?.reason ?? undefined,
-        op: chunk[i]!.event.op,
-      };
-    });
+    const items = await this.engine.bulk(lines, this.timeoutMs);
+    return items.map((item, i) => ({ ...item, op: chunk[i]!.event.op }));
   }
 }

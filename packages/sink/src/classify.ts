@@ -1,7 +1,7 @@
-// The one classification of Elasticsearch answers: what each bulk item result means for the
+// The one classification of the search engine's answers: what each bulk item result means for the
 // pipeline, and which catalog error a failed request or item is.
-import { errors } from '@elastic/elasticsearch';
 import { SynclineError } from '@syncline/core';
+import { SearchRequestError } from '@syncline/search';
 
 export type Outcome = 'indexed' | 'stale' | 'absent' | 'transient' | 'permanent';
 
@@ -44,16 +44,12 @@ export function rejection(item: ItemResult): SynclineError {
   );
 }
 
-/** The error type in an @elastic/elasticsearch ResponseError, if any. */
-export const esErrorType = (err: unknown): string | undefined =>
-  (err as { meta?: { body?: { error?: { type?: string } } } } | null)?.meta?.body?.error?.type;
-
 /**
  * A failed _bulk request (connection failed or timed out, or the whole request was refused) is
  * transient whatever its status: none of its documents was judged, and what refuses a whole request
  * (a 401, a 413, a proxy) is fixed by an operator, not by dead-lettering the documents.
  */
-export function classifyEsError(err: unknown): SynclineError | undefined {
-  if (!(err instanceof errors.ElasticsearchClientError)) return undefined;
-  return new SynclineError('SYNC_INDEX_TRANSIENT', `Elasticsearch: ${err.message}`, { cause: err });
+export function classifySearchError(err: unknown): SynclineError | undefined {
+  if (!(err instanceof SearchRequestError)) return undefined;
+  return new SynclineError('SYNC_INDEX_TRANSIENT', err.message, { cause: err });
 }

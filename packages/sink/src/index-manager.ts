@@ -1,9 +1,8 @@
 // Index management: every collection is reached through its alias (products -> products_000001).
 // The index template and mapping derive from the collection declaration and use core field types
 // only (the integ-test distribution has no analysis-common or mapper-extras).
-import type { Client } from '@elastic/elasticsearch';
 import { type Collection, searchProperties } from '@syncline/schema';
-import { esErrorType } from './classify.ts';
+import type { SearchEngine } from '@syncline/search';
 
 /** A keyword copy of the document id, sortable (unlike _id) and kept out of _source: reconcile
  *  streams Elasticsearch in id order through it. The sink adds it to every document. */
@@ -32,36 +31,25 @@ export function physicalIndexName(c: Collection, generation: number): string {
   return `${c.index.alias}_${String(generation).padStart(6, '0')}`;
 }
 
-/** The physical indexes behind the alias; none when it does not exist. */
-export async function aliasTargets(es: Client, alias: string): Promise<string[]> {
-  const exists = await es.indices.existsAlias({ name: alias });
-  return exists ? Object.keys(await es.indices.getAlias({ name: alias })) : [];
-}
-
 /** Ensures the template and, when the alias does not exist yet, a first physical index behind it. */
-export async function ensureIndex(es: Client, c: Collection): Promise<string> {
-  await es.indices.putIndexTemplate({
-    name: `${c.index.alias}-template`,
-    index_patterns: [`${c.index.alias}_*`],
-    template: { settings: indexSettings(c), mappings: indexMappings(c) as never },
+export async function ensureIndex(engine: SearchEngine, c: Collection): Promise<string> {
+  await engine.putIndexTemplate(`${c.index.alias}-template`, [`${c.index.alias}_*`], {
+    settings: indexSettings(c),
+    mappings: indexMappings(c),
   });
-  const [current] = await aliasTargets(es, c.index.alias);
+  const [current] = await engine.aliasTargets(c.index.alias);
   if (current) {
     // Fields added to the declaration (and the sortable id, for indexes created before it existed)
     // are added to the live index; changing an existing field's type needs `syncline reindex`.
     // A conflicting field is left as it is (the documents it rejects go to the dead-letter topic).
-    const { properties } = indexMappings(c) as { properties: Record<string, never> };
+    const { properties } = indexMappings(c) as { properties: Record<string, unknown> };
     for (const [name, mapping] of Object.entries(properties)) {
-      await es.indices.putMapping({ index: c.index.alias, properties: { [name]: mapping } }).catch(() => {});
+      await engine.putMapping(c.index.alias, { [name]: mapping }).catch(() => {});
     }
     return current;
   }
   const index = physicalIndexName(c, 1);
-  try {
-    await es.indices.create({ index, aliases: { [c.index.alias]: { is_write_index: true } } });
-  } catch (err) {
-    // Another sink instance created it first.
-    if (esErrorType(err) !== 'resource_already_exists_exception') throw err;
-  }
+  // false: another sink instance created it first.
+  await engine.createIndex(index, { aliases: { [c.index.alias]: { is_write_index: true } } });
   return index;
 }

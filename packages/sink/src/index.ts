@@ -1,4 +1,4 @@
-export { EsBulkWriter } from './bulk-writer.ts';
+export { BulkWriter } from './bulk-writer.ts';
 export { KafkaDeadLetterSink } from './dead-letters.ts';
 export * from './index-manager.ts';
 export { SinkProcessor, sinkMetrics } from './processor.ts';

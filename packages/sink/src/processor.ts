@@ -9,7 +9,7 @@ import { type BatchControl, classifyKafkaError, type IncomingRecord } from '@syn
 import { type ChangeEvent, type Collection, EventCodec, historicSchemas, SCHEMA_HEADER } from '@syncline/schema';
 import { type PlannedEvent, planChunks } from './batch-planner.ts';
 import type { SearchWriter } from './bulk-writer.ts';
-import { classify, classifyEsError, rejection } from './classify.ts';
+import { classify, classifySearchError, rejection } from './classify.ts';
 import type { DeadLetter, DeadLetterSink } from './dead-letters.ts';
 
 export interface SinkLimits {
@@ -120,7 +120,7 @@ export class SinkProcessor {
           },
           {
             backoff,
-            classifiers: [classifyEsError],
+            classifiers: [classifySearchError],
             wait,
             onRetry: (err, attempt) => {
               metrics.retries.inc(label, pending.length);

@@ -6,12 +6,12 @@ import { REPO_ROOT } from './processes.ts';
 
 const run = promisify(execFile);
 
-export async function stopService(service: 'kafka' | 'elasticsearch'): Promise<void> {
+export async function stopService(service: 'kafka' | 'elasticsearch' | 'opensearch'): Promise<void> {
   await run('bash', [`${REPO_ROOT}stack/stack.sh`, 'stop', service]);
 }
 
 export async function startStack(): Promise<void> {
-  await run('bash', [`${REPO_ROOT}stack/stack.sh`, 'up']);
+  await run('bash', [`${REPO_ROOT}stack/stack.sh`, 'up', 'all']);
 }
 
 /**

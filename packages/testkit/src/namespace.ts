@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { createKafka, KAFKA_CLIENTS, type KafkaClient, type KafkaClientName, KafkajsClient } from '@syncline/kafka';
 import type { Kafka } from 'kafkajs';
+import { createSearchEngine, type SearchEngine, type SearchEngineName } from '@syncline/search';
 import pg from 'pg';
+import { SearchProbe } from './probe.ts';
 import type { Services } from './services.ts';
 
 export interface Namespace {
@@ -18,6 +20,14 @@ export interface Namespace {
   kafka: KafkaClient;
   /** A kafkajs client of the test's own, to produce, read and inspect as an outside observer. */
   kafkajs: Kafka;
+  /** The search engine the tests run Syncline against (SYNCLINE_SEARCH_ENGINE) and its URL. */
+  searchEngine: SearchEngineName;
+  searchUrl: string;
+  /** Syncline's adapter for that engine, for what Syncline's code takes. */
+  search: SearchEngine;
+  /** Plain HTTP to that engine, to read and inject as an outside observer (both engines). */
+  probe: SearchProbe;
+  /** An Elasticsearch client, for the scenarios that run on Elasticsearch only. */
   es: EsClient;
   topicPrefix: string;
   groupPrefix: string;
@@ -32,6 +42,20 @@ export function kafkaClientName(): KafkaClientName {
   if (!(KAFKA_CLIENTS as readonly string[]).includes(name))
     throw new Error(`SYNCLINE_KAFKA_CLIENT: unknown client ${name}`);
   return name as KafkaClientName;
+}
+
+/** The search engine the tests run Syncline against: SYNCLINE_SEARCH_ENGINE, elasticsearch by default. */
+export function searchEngineName(): SearchEngineName {
+  const name = process.env.SYNCLINE_SEARCH_ENGINE ?? 'elasticsearch';
+  if (name !== 'elasticsearch' && name !== 'opensearch') throw new Error(`SYNCLINE_SEARCH_ENGINE: unknown engine ${name}`);
+  return name;
+}
+
+/** Where that engine answers. */
+export function searchUrlOf(services: Services, engine = searchEngineName()): string {
+  if (engine === 'elasticsearch') return services.esUrl;
+  if (!services.opensearchUrl) throw new Error('no OpenSearch for these tests: set SYNCLINE_OPENSEARCH_URL');
+  return services.opensearchUrl;
 }
 
 export async function createNamespace(services: Services, label = 'test'): Promise<Namespace> {
@@ -53,6 +77,10 @@ export async function createNamespace(services: Services, label = 'test'): Promi
   });
   const kafkajs = new KafkajsClient({ clientId: `${name}-observer`, brokers: services.kafkaBrokers, log: 'silent' })
     .kafka;
+  const searchEngine = searchEngineName();
+  const searchUrl = searchUrlOf(services, searchEngine);
+  const search = createSearchEngine({ engine: searchEngine, url: searchUrl });
+  const probe = new SearchProbe({ url: searchUrl });
   const es = new EsClient({ node: services.esUrl });
   const topicPrefix = `${name}.`;
   const indexPrefix = `${name.replace(/_/g, '-')}-`;
@@ -63,6 +91,10 @@ export async function createNamespace(services: Services, label = 'test'): Promi
     pool,
     kafka,
     kafkajs,
+    searchEngine,
+    searchUrl,
+    search,
+    probe,
     es,
     topicPrefix,
     groupPrefix,
@@ -80,8 +112,8 @@ export async function createNamespace(services: Services, label = 'test'): Promi
       } finally {
         await a.disconnect();
       }
-      await es.indices.delete({ index: `${indexPrefix}*`, expand_wildcards: 'all' }).catch(() => {});
-      await es.indices.deleteIndexTemplate({ name: `${indexPrefix}*` }).catch(() => {});
+      await probe.dropPrefix(indexPrefix);
+      await search.close();
       await es.close();
       const c = new pg.Client({ connectionString: services.pgUrl });
       await c.connect();

@@ -4,7 +4,7 @@
 //   3. the project's local stack (stack/stack.sh up), the same processes `./dev up` uses.
 // The same test code runs against all three.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +15,12 @@ export interface Services {
   /** A database the tests own; each suite creates its own schema in it. */
   pgUrl: string;
   kafkaBrokers: string[];
+  /** Elasticsearch, the default search engine. */
   esUrl: string;
+  /** OpenSearch (SYNCLINE_OPENSEARCH_URL, or the local stack's node). */
+  opensearchUrl?: string | undefined;
+  /** The local stack's secured Elasticsearch node (HTTPS with its own CA, x-pack security). */
+  secureEs?: SecureSearchNode;
   /** The local stack's SASL_SSL listener of the same broker (stack.sh), when the services are the local stack. */
   kafkaSecure?: KafkaSecureListener;
 }
@@ -26,6 +31,19 @@ export interface KafkaSecureListener {
   caFile: string;
   /** A CA that did not (PEM): what an untrusted certificate looks like to a client. */
   otherCaFile: string;
+  username: string;
+  passwordFile: string;
+}
+
+export interface SecureSearchNode {
+  url: string;
+  /** The CA that signed the node's certificate (PEM), and its SHA-256 fingerprint. */
+  caFile: string;
+  caFingerprint: string;
+  /** A CA that did not (PEM). */
+  otherCaFile: string;
+  /** An API key of user syncline (its encoded form), and that user's password. */
+  apiKeyFile: string;
   username: string;
   passwordFile: string;
 }
@@ -46,6 +64,7 @@ export async function startServices(env: Record<string, string | undefined> = pr
         pgUrl: env.SYNCLINE_PG_URL,
         kafkaBrokers: env.SYNCLINE_KAFKA_BROKERS.split(','),
         esUrl: env.SYNCLINE_ES_URL,
+        opensearchUrl: env.SYNCLINE_OPENSEARCH_URL,
       },
       stop: async () => {},
     };
@@ -100,19 +119,31 @@ async function startContainers(): Promise<StartedServices> {
 
 async function startLocalStack(env: Record<string, string | undefined>): Promise<StartedServices> {
   try {
-    await promisify(execFile)('bash', [`${REPO_ROOT}stack/stack.sh`, 'up'], { env: { ...process.env, ...env } });
+    await promisify(execFile)('bash', [`${REPO_ROOT}stack/stack.sh`, 'up', 'all'], { env: { ...process.env, ...env } });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`the local stack did not come up:\n${e.stderr ?? e.message}`);
   }
   const pgPort = env.SYNCLINE_PG_PORT ?? '5432';
-  const tls = join(env.SYNCLINE_STATE_DIR ?? join(REPO_ROOT, '.stack'), 'kafka', 'tls');
+  const state = env.SYNCLINE_STATE_DIR ?? join(REPO_ROOT, '.stack');
+  const tls = join(state, 'kafka', 'tls');
+  const esAuth = join(state, 'elasticsearch-secure-auth');
   return {
     services: {
       mode: 'local',
       pgUrl: `postgres://postgres@127.0.0.1:${pgPort}/syncline_test`,
       kafkaBrokers: [`127.0.0.1:${env.SYNCLINE_KAFKA_PORT ?? '9092'}`],
       esUrl: `http://127.0.0.1:${env.SYNCLINE_ES_PORT ?? '9200'}`,
+      opensearchUrl: `http://127.0.0.1:${env.SYNCLINE_OPENSEARCH_PORT ?? '9201'}`,
+      secureEs: {
+        url: `https://127.0.0.1:${env.SYNCLINE_ES_SECURE_PORT ?? '9202'}`,
+        caFile: join(esAuth, 'ca.pem'),
+        caFingerprint: readFileSync(join(esAuth, 'ca.fingerprint'), 'utf8').trim(),
+        otherCaFile: join(esAuth, 'other-ca.pem'),
+        apiKeyFile: join(esAuth, 'api-key'),
+        username: 'syncline',
+        passwordFile: join(esAuth, 'syncline.password'),
+      },
       kafkaSecure: {
         brokers: [`127.0.0.1:${env.SYNCLINE_KAFKA_SECURE_PORT ?? '9094'}`],
         caFile: join(tls, 'ca.pem'),

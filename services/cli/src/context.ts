@@ -1,9 +1,9 @@
 // What every CLI command needs (Context), built once from the validated configuration.
-import { Client as EsClient } from '@elastic/elasticsearch';
 import { httpPort, loadConfig as load, SynclineError, sharedEnv, sinkGroupEnv } from '@syncline/core';
 import { kafkaFromConfig } from '@syncline/kafka';
 import { createPool, migrate } from '@syncline/outbox';
 import { type Collection, findCollection, loadDeclaration } from '@syncline/schema';
+import { searchFromConfig } from '@syncline/search';
 import pg from 'pg';
 import { z } from 'zod';
 
@@ -17,12 +17,13 @@ export function createContext(env: Record<string, string | undefined>) {
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
   const pool = createPool(config.SYNCLINE_PG_URL, 4);
   const kafka = kafkaFromConfig(config, 'syncline-cli', 'silent');
-  const es = new EsClient({ node: config.SYNCLINE_ES_URL });
+  const search = searchFromConfig(config);
   return {
+    config,
     declaration,
     pool,
     kafka,
-    es,
+    search,
     sinkGroup: config.SYNCLINE_SINK_GROUP,
     http: { host: config.SYNCLINE_HTTP_HOST, port: config.SYNCLINE_HTTP_PORT },
     collection(name: string | undefined): Collection {
@@ -40,7 +41,7 @@ export function createContext(env: Record<string, string | undefined>) {
     migrate: () => migrate(pool, declaration),
     async close() {
       await pool.end();
-      await es.close();
+      await search.close();
     },
   };
 }

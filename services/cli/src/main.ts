@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isSynclineError, SynclineError } from '@syncline/core';
 import { captureStatus, disableCapture, enableCapture, OutboxWriter } from '@syncline/outbox';
+import { searchSettingError } from '@syncline/search';
 import { backfill } from './backfill.ts';
 import { createContext, progress } from './context.ts';
 import { listDeadLetters, replayDeadLetters } from './dlq.ts';
@@ -95,7 +96,7 @@ async function run(argv: string[]): Promise<number> {
       case 'reindex': {
         const c = ctx.collection(rest[0]);
         await ctx.migrate();
-        const r = await reindex(ctx.pool, ctx.kafka, ctx.es, c, {
+        const r = await reindex(ctx.pool, ctx.kafka, ctx.search, c, {
           graceSeconds: number('grace-seconds', values['grace-seconds'], 3600),
           onProgress: progress(`reindex ${c.name}`, 0, interactive),
         });
@@ -144,7 +145,7 @@ async function run(argv: string[]): Promise<number> {
       }
       case 'reconcile': {
         const c = ctx.collection(rest[0]);
-        const r = await reconcile(ctx.pool, ctx.es, ctx.declaration, c, { repair: values.repair });
+        const r = await reconcile(ctx.pool, ctx.search, ctx.declaration, c, { repair: values.repair });
         if (values.report) writeFileSync(values.report, JSON.stringify(r, null, 2));
         const drift = driftCount(r);
         out(
@@ -184,6 +185,9 @@ async function run(argv: string[]): Promise<number> {
       default:
         throw new SynclineError('SYNC_USAGE', HELP['']!);
     }
+  } catch (err) {
+    // The search engine refusing a setting (credentials, trust, address) is said as that setting.
+    throw searchSettingError(err, ctx.config) ?? err;
   } finally {
     await ctx.close();
   }

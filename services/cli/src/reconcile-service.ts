@@ -22,7 +22,7 @@ export async function serveReconcile(
   const once = async () => {
     for (const c of ctx.declaration.collections) {
       try {
-        const r = await reconcile(ctx.pool, ctx.es, ctx.declaration, c, { repair: opts.repair });
+        const r = await reconcile(ctx.pool, ctx.search, ctx.declaration, c, { repair: opts.repair });
         const found = Object.fromEntries(DRIFT_KINDS.map((kind) => [kind, r[kind].length]));
         for (const kind of DRIFT_KINDS) drift.set({ collection: c.name, kind }, found[kind]!);
         repaired.inc({ collection: c.name }, r.repaired);

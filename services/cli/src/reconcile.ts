@@ -9,7 +9,6 @@
 //   ahead     in Elasticsearch at a newer version than the row (written outside the pipeline)
 // --repair re-emits the current row of each such id through the outbox (a delete for orphans) with
 // a new version, so repairs obey the same ordering guarantees as every other write.
-import type { Client } from '@elastic/elasticsearch';
 import {
   allJoinedDocumentsSql,
   joinedDocumentsSql,
@@ -18,6 +17,7 @@ import {
   withTransaction,
 } from '@syncline/outbox';
 import { type Collection, type Declaration, imageToDocument, isJoined, rowToDocument } from '@syncline/schema';
+import type { SearchEngine } from '@syncline/search';
 import { ID_FIELD } from '@syncline/sink';
 import type pg from 'pg';
 
@@ -82,27 +82,20 @@ async function* pgRows(pool: pg.Pool, c: Collection): AsyncGenerator<Item> {
   }
 }
 
-async function* esDocs(es: Client, c: Collection, unsorted: Item[]): AsyncGenerator<Item> {
+async function* indexDocs(search: SearchEngine, c: Collection, unsorted: Item[]): AsyncGenerator<Item> {
   let after: unknown[] | undefined;
   for (;;) {
-    const res = await es.search({
-      index: c.index.alias,
-      size: PAGE,
-      version: true,
-      sort: [{ [ID_FIELD]: { order: 'asc', missing: '_last', unmapped_type: 'keyword' } }] as never,
-      ...(after ? { search_after: after as never } : {}),
-      query: { match_all: {} },
-    });
-    for (const h of res.hits.hits) {
+    const hits = await search.sortedPage(c.index.alias, ID_FIELD, PAGE, after);
+    for (const h of hits) {
       // Indexes created before syncline_id was excluded from _source carry it there: not document content.
-      const { [ID_FIELD]: _sortable, ...source } = (h._source ?? {}) as Record<string, unknown>;
-      const item = { id: h._id!, version: h._version!, doc: source };
+      const { [ID_FIELD]: _sortable, ...source } = h.source;
+      const item = { id: h.id, version: h.version, doc: source };
       // Written by hand, without the sortable id: outside the order, checked one by one.
-      if (h.sort?.[0] === null || h.sort?.[0] === undefined || typeof h.sort[0] !== 'string') unsorted.push(item);
+      if (typeof h.sort[0] !== 'string') unsorted.push(item);
       else yield item;
     }
-    if (res.hits.hits.length < PAGE) break;
-    after = res.hits.hits.at(-1)!.sort as unknown[];
+    if (hits.length < PAGE) break;
+    after = hits.at(-1)!.sort;
   }
 }
 
@@ -110,7 +103,7 @@ const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffe
 
 export async function reconcile(
   pool: pg.Pool,
-  es: Client,
+  search: SearchEngine,
   declaration: Declaration,
   c: Collection,
   { repair = false, onProgress }: { repair?: boolean; onProgress?: (checked: number) => void } = {},
@@ -125,10 +118,10 @@ export async function reconcile(
     ahead: [],
     repaired: 0,
   };
-  await es.indices.refresh({ index: c.index.alias });
+  await search.refresh(c.index.alias);
   const unsorted: Item[] = [];
   const left = pgRows(pool, c);
-  const right = esDocs(es, c, unsorted);
+  const right = indexDocs(search, c, unsorted);
   // A captured table stores no versions (they live in the events): its documents are compared by content.
   const compare = (p: Item, e: Item) => {
     if (!c.capture && e.version < p.version) report.stale.push(p.id);

@@ -9,14 +9,13 @@
 //   5. retire the old index: out of the alias, deleted after the grace period
 // The live sink keeps running throughout. Exclusive per collection (advisory lock) and resumable:
 // the state row in syncline_reindex names the index and group, and the group's offsets the progress.
-import type { Client } from '@elastic/elasticsearch';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import type { KafkaAdmin, KafkaClient } from '@syncline/kafka';
 import { REINDEX_TABLE, RETIRED_INDEX_TABLE, withOperationLock } from '@syncline/outbox';
 import type { Collection } from '@syncline/schema';
+import type { SearchEngine } from '@syncline/search';
 import {
-  aliasTargets,
-  EsBulkWriter,
+  BulkWriter,
   ensureIndex,
   indexMappings,
   indexSettings,
@@ -82,7 +81,7 @@ async function committedPositions(admin: KafkaAdmin, topic: string, groupId: str
  */
 async function catchUp(
   kafka: KafkaClient,
-  es: Client,
+  search: SearchEngine,
   c: Collection,
   index: string,
   groupId: string,
@@ -103,7 +102,7 @@ async function catchUp(
   const deadLetters = new KafkaDeadLetterSink(kafka);
   const processor = new SinkProcessor({
     collection: { ...c, index: { ...c.index, alias: index } },
-    writer: new EsBulkWriter(es, 60_000),
+    writer: new BulkWriter(search, 60_000),
     deadLetters,
     // Loading: large bulks, every partition at once (the index is not serving searches yet).
     limits: { maxDocs: 10_000, maxBytes: 10 << 20, retryInitialMs: 200, retryMaxMs: 10_000 },
@@ -185,7 +184,7 @@ async function catchUp(
 export async function reindex(
   pool: pg.Pool,
   kafka: KafkaClient,
-  es: Client,
+  search: SearchEngine,
   c: Collection,
   options: ReindexOptions = {},
 ): Promise<ReindexResult> {
@@ -196,7 +195,7 @@ export async function reindex(
     const ends = admin.topicOffsets(c.topic);
     ends.catch(() => {});
     try {
-      return await rebuild(pool, kafka, admin, ends, es, c, options);
+      return await rebuild(pool, kafka, admin, ends, search, c, options);
     } finally {
       await admin.close();
     }
@@ -204,8 +203,8 @@ export async function reindex(
 }
 
 /** One more than the highest generation of the alias's physical indexes (1 when there is none). */
-async function nextGeneration(es: Client, alias: string): Promise<number> {
-  const existing = Object.keys(await es.indices.get({ index: `${alias}_*`, expand_wildcards: 'all' }));
+async function nextGeneration(search: SearchEngine, alias: string): Promise<number> {
+  const existing = await search.indexNames(`${alias}_*`);
   return Math.max(0, ...existing.map((n) => Number(n.slice(alias.length + 1)) || 0)) + 1;
 }
 
@@ -214,20 +213,20 @@ async function rebuild(
   kafka: KafkaClient,
   admin: KafkaAdmin,
   endsNow: Promise<Array<{ partition: number; high: number }>>,
-  es: Client,
+  search: SearchEngine,
   c: Collection,
   options: ReindexOptions,
 ): Promise<ReindexResult> {
   const alias = c.index.alias;
-  await ensureIndex(es, c); // template from the current declaration; alias exists from here on
+  await ensureIndex(search, c); // template from the current declaration; alias exists from here on
   const state = (
     await pool.query<{ index: string; group_id: string }>(
       `select index, group_id from ${REINDEX_TABLE} where collection = $1`,
       [c.name],
     )
   ).rows[0];
-  const before = await aliasTargets(es, alias);
-  const index = state?.index ?? physicalIndexName(c, await nextGeneration(es, alias));
+  const before = await search.aliasTargets(alias);
+  const index = state?.index ?? physicalIndexName(c, await nextGeneration(search, alias));
   let reached = new Map<number, number>();
   // Each run has its own groups. A crashed run's consumers stay members of its groups until their
   // sessions time out, and joining those would wait for that: a resumed run starts its new groups
@@ -242,27 +241,21 @@ async function rebuild(
      on conflict (collection) do update set group_id = excluded.group_id`,
     [c.name, index, groupId],
   );
-  if (!(await es.indices.exists({ index }))) {
-    await es.indices.create({
-      index,
+  if (!(await search.indexExists(index))) {
+    await search.createIndex(index, {
       settings: { ...indexSettings(c), refresh_interval: '-1', number_of_replicas: 0 },
-      mappings: indexMappings(c) as never,
+      mappings: indexMappings(c),
     });
   }
   const ends = await endsNow;
-  let events = await catchUp(kafka, es, c, index, groupId, reached, ends, options.onProgress);
-  await es.indices.putSettings({
-    index,
-    settings: { refresh_interval: c.index.refreshInterval, number_of_replicas: c.index.replicas },
-  });
-  await es.indices.refresh({ index });
+  let events = await catchUp(kafka, search, c, index, groupId, reached, ends, options.onProgress);
+  await search.putSettings(index, { refresh_interval: c.index.refreshInterval, number_of_replicas: c.index.replicas });
+  await search.refresh(index);
   await options.beforeSwap?.();
-  const old = (await aliasTargets(es, alias)).filter((n) => n !== index);
-  await es.indices.updateAliases({
-    actions: [...old.map((n) => ({ remove: { index: n, alias } })), { add: { index, alias, is_write_index: true } }],
-  });
-  const late = await catchUp(kafka, es, c, index, groupId, reached, await admin.topicOffsets(c.topic));
-  if (late > 0) await es.indices.refresh({ index });
+  const old = (await search.aliasTargets(alias)).filter((n) => n !== index);
+  await search.swapAlias(alias, index, old);
+  const late = await catchUp(kafka, search, c, index, groupId, reached, await admin.topicOffsets(c.topic));
+  if (late > 0) await search.refresh(index);
   events += late;
 
   const retire = `insert into ${RETIRED_INDEX_TABLE} (index, collection) values ($1, $2) on conflict do nothing`;
@@ -273,7 +266,7 @@ async function rebuild(
     [c.name, options.graceSeconds ?? 3600],
   );
   for (const { index: n } of due.rows) {
-    await es.indices.delete({ index: n }, { ignore: [404] });
+    await search.deleteIndex(n);
     await pool.query(`delete from ${RETIRED_INDEX_TABLE} where index = $1`, [n]);
     deleted.push(n);
   }
@@ -286,7 +279,7 @@ async function rebuild(
     from: before.find((n) => n !== index) ?? null,
     to: index,
     events,
-    documents: (await es.count({ index })).count,
+    documents: await search.count(index),
     resumed: Boolean(state),
     deleted,
   };

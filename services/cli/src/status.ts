@@ -1,7 +1,6 @@
 // `syncline status`: one line of facts per collection, from PostgreSQL, Kafka and Elasticsearch.
 import { deadLetterTopic } from '@syncline/kafka';
 import { OUTBOX_TABLE } from '@syncline/outbox';
-import { aliasTargets } from '@syncline/sink';
 import type { Context } from './context.ts';
 
 export interface CollectionStatus {
@@ -34,8 +33,8 @@ export async function status(ctx: Context): Promise<CollectionStatus[]> {
         lag = ends.reduce((s, p) => s + p.high - (committed.get(p.partition) ?? p.low), 0);
       }
       const deadLetters = events(await offsets(deadLetterTopic(c.topic)));
-      const [target = null] = await aliasTargets(ctx.es, c.index.alias);
-      const docs = target ? (await ctx.es.count({ index: c.index.alias })).count : 0;
+      const [target = null] = await ctx.search.aliasTargets(c.index.alias);
+      const docs = target ? await ctx.search.count(c.index.alias) : 0;
       out.push({
         collection: c.name,
         postgresRows: rows,

@@ -1,6 +1,5 @@
 // Builds a sink instance: index template and alias, dead-letter topics, the consumer group and the
 // HTTP endpoints. Instances with the same group share the partitions; adding one scales out.
-import type { Client } from '@elastic/elasticsearch';
 import { isSynclineError, type Logger, metricsOn, opsRoutes, type Registry, type sinkEnv } from '@syncline/core';
 import {
   classifyKafkaError,
@@ -10,7 +9,8 @@ import {
   type KafkaClient,
 } from '@syncline/kafka';
 import type { Declaration } from '@syncline/schema';
-import { EsBulkWriter, ensureIndex, KafkaDeadLetterSink, SinkProcessor, sinkMetrics } from '@syncline/sink';
+import type { SearchEngine } from '@syncline/search';
+import { BulkWriter, ensureIndex, KafkaDeadLetterSink, SinkProcessor, sinkMetrics } from '@syncline/sink';
 import Fastify from 'fastify';
 import type { SinkConfig } from './config.ts';
 
@@ -21,18 +21,18 @@ export async function buildSink(deps: {
   config: Pick<SinkConfig, keyof typeof sinkEnv>;
   declaration: Declaration;
   kafka: KafkaClient;
-  es: Client;
+  search: SearchEngine;
   log: Logger;
   registry: Registry;
 }) {
-  const { config, declaration, kafka, es, log, registry } = deps;
+  const { config, declaration, kafka, search, log, registry } = deps;
   const metrics = sinkMetrics(registry);
   const lag = metricsOn(registry).gauge(
     'syncline_sink_consumer_lag',
     'Events behind the end of the partition after the last settled batch',
     ['topic', 'partition'],
   );
-  const writer = new EsBulkWriter(es, config.SYNCLINE_SINK_BULK_TIMEOUT_MS);
+  const writer = new BulkWriter(search, config.SYNCLINE_SINK_BULK_TIMEOUT_MS);
   const deadLetters = new KafkaDeadLetterSink(kafka);
   const limits = {
     maxDocs: config.SYNCLINE_SINK_MAX_DOCS,
@@ -132,7 +132,7 @@ export async function buildSink(deps: {
       // join at once, so that they share the first generation instead of the later ones making the
       // first rejoin at its next heartbeat.
       const setup = (async () => {
-        for (const c of declaration.collections) await ensureIndex(es, c);
+        for (const c of declaration.collections) await ensureIndex(search, c);
         await ensureTopics(kafka, declaration.collections.map(deadLetterTopicConfig));
       })();
       const count = config.SYNCLINE_SINK_CONSUMERS;

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Starts one sink instance; run more with the same SYNCLINE_SINK_GROUP to scale out. SIGTERM/SIGINT:
 // finish or abandon in-flight batches, leave the group.
-import { Client as EsClient } from '@elastic/elasticsearch';
 import { createLogger, createMetricsRegistry, listen, runService } from '@syncline/core';
 import { kafkaFromConfig } from '@syncline/kafka';
 import { loadDeclaration } from '@syncline/schema';
+import { checkSearch, searchFromConfig } from '@syncline/search';
 import { buildSink } from './app.ts';
 import { loadConfig } from './config.ts';
 
@@ -14,15 +14,17 @@ runService('es-sink', async () => {
   const declaration = loadDeclaration(config.SYNCLINE_COLLECTIONS);
   const registry = createMetricsRegistry('es-sink');
   const kafka = kafkaFromConfig(config, 'syncline-es-sink');
-  const es = new EsClient({ node: config.SYNCLINE_ES_URL });
-  const sink = await buildSink({ config, declaration, kafka, es, log, registry });
+  const search = searchFromConfig(config);
+  const engine = await checkSearch(search, config);
+  log.info({ engine }, 'search engine answered');
+  const sink = await buildSink({ config, declaration, kafka, search, log, registry });
   await sink.start();
   await listen(sink.http, log, config.SYNCLINE_HTTP_HOST, config.SYNCLINE_HTTP_PORT);
   return {
     log,
     async stop() {
       await sink.stop();
-      await es.close();
+      await search.close();
     },
   };
 });

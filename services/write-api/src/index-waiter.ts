@@ -5,11 +5,11 @@
 // pipeline, and that upsert would appear after the answer. So for deletes the waiter first sees the
 // events up to them leave the outbox, then notes the end offsets of their partitions, and waits until the
 // sink's consumer group has committed past them (it commits only what the index acknowledged).
-import type { Client } from '@elastic/elasticsearch';
 import { sleep } from '@syncline/core';
 import { type KafkaAdmin, type KafkaClient, keyHash } from '@syncline/kafka';
 import { OUTBOX_TABLE, pendingMarksSql, type WriteResult, waitMarksSql } from '@syncline/outbox';
 import { type Collection, EventCodec, isJoined } from '@syncline/schema';
+import type { SearchEngine } from '@syncline/search';
 import type pg from 'pg';
 
 /** A committed change the wait is for. */
@@ -26,7 +26,7 @@ const POLL_MS = 25;
 const LARGE = 100;
 
 export class PipelineIndexWaiter implements IndexWaiter {
-  private readonly deps: { es: Client; pool: pg.Pool; kafka: KafkaClient; sinkGroup: string };
+  private readonly deps: { search: SearchEngine; pool: pg.Pool; kafka: KafkaClient; sinkGroup: string };
 
   constructor(deps: PipelineIndexWaiter['deps']) {
     this.deps = deps;
@@ -46,11 +46,13 @@ export class PipelineIndexWaiter implements IndexWaiter {
     let pending = changes;
     for (;;) {
       // One multi-get per round for every change still waited for.
-      const { docs } = await beforeDeadline(
-        this.deps.es.mget({ index: c.index.alias, ids: pending.map((ch) => ch.id), _source: false }),
+      const version = await beforeDeadline(
+        this.deps.search.versions(
+          c.index.alias,
+          pending.map((ch) => ch.id),
+        ),
         deadline,
       );
-      const version = new Map(docs.map((d) => [d._id, 'found' in d && d.found ? (d._version ?? 0) : null]));
       pending = pending.filter((ch) => {
         const v = version.get(ch.id) ?? null;
         return ch.op === 'UPSERT' ? v === null || v < ch.version : v !== null && v <= ch.version;

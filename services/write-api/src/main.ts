@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Starts the write service: configuration, migrations, topics, the embedded relay (optional),
 // HTTP on 127.0.0.1. SIGTERM/SIGINT: stop accepting, finish in-flight requests, drain the relay.
-import { Client as EsClient } from '@elastic/elasticsearch';
 import { createLogger, createMetricsRegistry, listen, runService } from '@syncline/core';
 import { ensureTopics, kafkaFromConfig, topicsOf } from '@syncline/kafka';
 import { buildRelay, captureStatus, claimRelayLayout, createPool, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
+import { checkSearch, SearchRequestError, searchFromConfig } from '@syncline/search';
 import pg from 'pg';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -28,7 +28,13 @@ runService('write-api', async () => {
         `capture of ${c.table} is not ready: run syncline capture enable ${c.name}`,
       );
   }
-  const es = new EsClient({ node: config.SYNCLINE_ES_URL });
+  // The search engine serves ?wait=indexed only: writes are accepted while it is down, but a setting
+  // it refuses (credentials, trust, engine) stops the start-up.
+  const search = searchFromConfig(config);
+  await checkSearch(search, config, 0).catch((err: unknown) => {
+    if (!(err instanceof SearchRequestError)) throw err;
+    log.warn({ err: err.message }, 'the search engine did not answer; ?wait=indexed waits until it does');
+  });
 
   const kafka = kafkaFromConfig(config, 'syncline-write-api');
   let relay: ReturnType<typeof buildRelay> | undefined;
@@ -38,7 +44,7 @@ runService('write-api', async () => {
     relay = buildRelay({ pgUrl: config.SYNCLINE_PG_URL, kafka, declaration, log, registry, config });
     relay.start();
   }
-  const index = new PipelineIndexWaiter({ es, pool, kafka, sinkGroup: config.SYNCLINE_SINK_GROUP });
+  const index = new PipelineIndexWaiter({ search, pool, kafka, sinkGroup: config.SYNCLINE_SINK_GROUP });
   const app = await buildApp({ config, declaration, pool, log, registry, afterCommit: () => relay?.wake(), index });
   await listen(app, log, config.SYNCLINE_HTTP_HOST, config.SYNCLINE_HTTP_PORT);
   return {
@@ -48,7 +54,7 @@ runService('write-api', async () => {
       await relay?.stop();
       await index.close();
       await pool.end();
-      await es.close();
+      await search.close();
     },
   };
 });
