@@ -1,23 +1,69 @@
-// `./dev up` / `./dev down`: creates the demo application's own table (scripts/demo-schema.sql) and
-// attaches capture to it, runs the services (write API with its embedded outbox relay, and one
-// Elasticsearch sink) as background processes against the local stack, then shows them working: a
-// row written with psql and a document written over HTTP are both found in Elasticsearch.
+// `./dev up [--secure|--opensearch]` / `./dev down`: creates the demo application's own tables
+// (scripts/demo-schema.sql, demo-joined-schema.sql) and attaches capture to them, runs the services (write
+// API with its embedded outbox relay, and one sink) as background processes against the local stack, then
+// shows them working: a row written with psql and a document written over HTTP are both found in the
+// search index. --opensearch writes to the stack's OpenSearch node; --secure talks to Kafka over SASL_SSL
+// (SCRAM) and to the stack's secured Elasticsearch node over HTTPS with an API key.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventually, spawnService } from '@syncline/testkit';
+import { eventually, SearchProbe, spawnService } from '@syncline/testkit';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const STATE = join(ROOT, '.stack', 'pipeline');
 const LOGS = join(ROOT, '.stack', 'logs');
 const API = 'http://127.0.0.1:8080';
-const ES = 'http://127.0.0.1:9200';
 const API_KEY = process.env.SYNCLINE_DEMO_API_KEY ?? 'dev-key';
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/syncline';
+
+type Mode = 'default' | 'opensearch' | 'secure';
+const MODE: Mode =
+  process.argv[3] === '--secure' ? 'secure' : process.argv[3] === '--opensearch' ? 'opensearch' : 'default';
+const KAFKA_TLS = join(ROOT, '.stack', 'kafka', 'tls');
+const ES_AUTH = join(ROOT, '.stack', 'elasticsearch-secure-auth');
+
+/** Where each mode's search engine is, and how the demo's own requests reach it. */
+const ENGINE = {
+  default: { name: 'Elasticsearch', url: 'http://127.0.0.1:9200', curl: 'curl -s' },
+  opensearch: { name: 'OpenSearch', url: 'http://127.0.0.1:9201', curl: 'curl -s' },
+  secure: {
+    name: 'Elasticsearch (HTTPS, API key)',
+    url: 'https://127.0.0.1:9202',
+    curl: `curl -s --cacert ${ES_AUTH}/ca.pem -H "Authorization: ApiKey $(cat ${ES_AUTH}/api-key)"`,
+  },
+}[MODE];
+const ES = ENGINE.url;
+const probe = () =>
+  MODE === 'secure'
+    ? new SearchProbe({
+        url: ES,
+        ca: readFileSync(join(ES_AUTH, 'ca.pem'), 'utf8'),
+        authorization: `ApiKey ${readFileSync(join(ES_AUTH, 'api-key'), 'utf8').trim()}`,
+      })
+    : new SearchProbe({ url: ES });
+
 const ENV = {
   SYNCLINE_PG_URL: PG_URL,
   SYNCLINE_COLLECTIONS: join(ROOT, 'syncline.collections.json'),
   SYNCLINE_API_KEYS: API_KEY,
+  // Each engine gets its own sink group: it reads the (compacted) topics from their start.
+  ...(MODE === 'opensearch' && {
+    SYNCLINE_SEARCH_ENGINE: 'opensearch',
+    SYNCLINE_ES_URL: ES,
+    SYNCLINE_SINK_GROUP: 'syncline-sink-opensearch',
+  }),
+  ...(MODE === 'secure' && {
+    SYNCLINE_KAFKA_BROKERS: '127.0.0.1:9094',
+    SYNCLINE_KAFKA_TLS: 'true',
+    SYNCLINE_KAFKA_TLS_CA_FILE: join(KAFKA_TLS, 'ca.pem'),
+    SYNCLINE_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    SYNCLINE_KAFKA_SASL_USERNAME: 'syncline',
+    SYNCLINE_KAFKA_SASL_PASSWORD_FILE: join(KAFKA_TLS, 'syncline.password'),
+    SYNCLINE_ES_URL: ES,
+    SYNCLINE_ES_CA_FILE: join(ES_AUTH, 'ca.pem'),
+    SYNCLINE_ES_API_KEY_FILE: join(ES_AUTH, 'api-key'),
+    SYNCLINE_SINK_GROUP: 'syncline-sink-secure',
+  }),
 };
 const psql = (sql: string) =>
   execFileSync('psql', [PG_URL, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql], { encoding: 'utf8' }).trim();
@@ -55,6 +101,10 @@ async function waitReady(url: string, name: string, log: string, pid: number): P
 
 async function up(): Promise<void> {
   mkdirSync(STATE, { recursive: true });
+  // Services of another mode are stopped first: they talk to other services.
+  const modeFile = join(STATE, 'mode');
+  if (existsSync(modeFile) && readFileSync(modeFile, 'utf8') !== MODE) await down();
+  writeFileSync(modeFile, MODE);
   // The application's table, as the application would create it, then capture attached to it.
   for (const file of ['scripts/demo-schema.sql', 'scripts/demo-joined-schema.sql']) {
     execFileSync('psql', [PG_URL, '-v', 'ON_ERROR_STOP=1', '-q', '-f', join(ROOT, file)]);
@@ -96,14 +146,16 @@ async function demo(): Promise<void> {
   });
   const written = (await put.json()) as { error?: { code: string; message: string } };
   if (!put.ok) throw new Error(`the demo write failed: ${put.status} ${JSON.stringify(written)}`);
-  await fetch(`${ES}/products/_refresh`, { method: 'POST' });
-  const search = await fetch(`${ES}/products/_search`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: { match: { name: 'kettle' } }, version: true, size: 3 }),
-  });
+  const search = probe();
+  await search.refresh('products');
   const hits = (
-    (await search.json()) as { hits: { total: { value: number }; hits: { _id: string; _version: number }[] } }
+    (await search.ok('POST', '/products/_search', {
+      query: { match: { name: 'kettle' } },
+      version: true,
+      size: 3,
+    })) as {
+      hits: { total: { value: number }; hits: { _id: string; _version: number }[] };
+    }
   ).hits;
   const found = hits.hits.find((h) => h._id === id);
   // The application writes its table directly: psql, naming only the table's own columns.
@@ -112,9 +164,9 @@ async function demo(): Promise<void> {
         values ('${sqlId}', 'Enamel teapot', 'Written with psql', 24.5, '{kitchen,psql}', true, now())`);
   const direct = await eventually(
     async () => {
-      const res = await fetch(`${ES}/products/_doc/${sqlId}`);
-      if (!res.ok) throw new Error(`the row inserted with psql (${sqlId}) did not reach Elasticsearch`);
-      return (await res.json()) as { _version: number; _source: { name: string } };
+      const doc = await search.get('products', sqlId);
+      if (!doc.found) throw new Error(`the row inserted with psql (${sqlId}) did not reach ${ENGINE.name}`);
+      return { _version: doc.version!, _source: doc.source as { name: string } };
     },
     { timeoutMs: 15_000, intervalMs: 50 },
   );
@@ -132,25 +184,41 @@ async function demo(): Promise<void> {
   };
   const joined = await eventually(
     async () => {
-      const res = await fetch(`${ES}/products/_doc/${sqlId}`);
-      const doc = (await res.json()) as Joined;
+      const got = await search.get('products', sqlId);
+      const doc = { _version: got.version!, _source: got.source } as Joined;
       if (!doc._source?.reviews?.some((r) => r.id === reviewId)) {
-        throw new Error(`the review inserted with psql (${reviewId}) did not reach product ${sqlId} in Elasticsearch`);
+        throw new Error(`the review inserted with psql (${reviewId}) did not reach product ${sqlId} in ${ENGINE.name}`);
       }
       return doc;
     },
     { timeoutMs: 15_000, intervalMs: 50 },
   );
+  const anonymous =
+    MODE === 'secure'
+      ? (
+          await new SearchProbe({ url: ES, ca: readFileSync(join(ES_AUTH, 'ca.pem'), 'utf8') }).send(
+            'GET',
+            '/products/_count',
+          )
+        ).status
+      : undefined;
+  const curl = ENGINE.curl;
   console.log(`
-Syncline is running:
+Syncline is running${MODE === 'default' ? '' : ` (--${MODE})`}:
   write API      ${API}   (OpenAPI docs: ${API}/docs, metrics: ${API}/metrics, API key: ${API_KEY})
   outbox relay   inside the write API
   sink           http://127.0.0.1:8082/metrics
-  Elasticsearch  ${ES}    (alias 'products')
+  Kafka          ${MODE === 'secure' ? "127.0.0.1:9094, SASL_SSL (SCRAM-SHA-512, user syncline, the stack's CA)" : '127.0.0.1:9092'}
+  ${ENGINE.name.padEnd(14)} ${ES}    (alias 'products')${
+    anonymous === undefined
+      ? ''
+      : `
+                 an anonymous request answers ${anonymous}; Syncline and the examples below use the API key`
+  }
 
 Just now: PUT products/${id} committed to PostgreSQL, and the search for "kettle" found it in
-Elasticsearch at version ${found?._version ?? 'NOT FOUND'} (${hits.total.value} hit(s) in all).
-And psql inserted row ${sqlId} into table products directly: Elasticsearch has "${direct._source.name}" at version ${direct._version}.
+${ENGINE.name} at version ${found?._version ?? 'NOT FOUND'} (${hits.total.value} hit(s) in all).
+And psql inserted row ${sqlId} into table products directly: ${ENGINE.name} has "${direct._source.name}" at version ${direct._version}.
 Then psql gave it brand ${brandId} and inserted review ${reviewId}: its document now carries
   brand ${JSON.stringify(joined._source.brand)} and reviews ${JSON.stringify(joined._source.reviews)} (version ${joined._version}).
 
@@ -158,13 +226,13 @@ products, brands and reviews are the application's own tables: every committed c
 by any client, reaches every product document it appears in (syncline capture status products). Try it:
   psql ${PG_URL} -c "update brands set name = 'Hearth & Sons' where id = '${brandId}'"
   psql ${PG_URL} -c "insert into reviews (id, product_id, rating, body) values ('${reviewId}-2', '${sqlId}', 4, 'Heavy')"
-  curl -s '${ES}/products/_doc/${sqlId}?pretty'
+  ${curl} '${ES}/products/_doc/${sqlId}?pretty'
   psql ${PG_URL} -c "delete from products where id = '${sqlId}'"
 
   curl -s -X PUT '${API}/v1/collections/products/documents/p-1?wait=indexed' \\
        -H 'content-type: application/json' -H 'x-api-key: ${API_KEY}' \\
        -d '{"name": "Cast iron pan", "price": 49.5, "tags": ["kitchen"], "in_stock": true}'
-  curl -s '${ES}/products/_doc/p-1?pretty'
+  ${curl} '${ES}/products/_doc/p-1?pretty'
   curl -s -X DELETE '${API}/v1/collections/products/documents/p-1' -H 'x-api-key: ${API_KEY}'
 
 Stop everything with ./dev down. Logs: .stack/logs/.
@@ -183,6 +251,7 @@ async function down(): Promise<void> {
     }
     rmSync(join(STATE, `${s.name}.pid`), { force: true });
   }
+  rmSync(join(STATE, 'mode'), { force: true });
 }
 
 const command = process.argv[2];

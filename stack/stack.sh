@@ -352,7 +352,10 @@ node_configure() { # node java_home
   printf -- '-Xms%s\n-Xmx%s\n' "$N_HEAP" "$N_HEAP" > "$N_DIR/config/jvm.options.d/heap.options"
   if [ "$1" = elasticsearch-secure ]; then
     es_secure_material
-    cp "$ES_SECURE_TLS/node.pem" "$ES_SECURE_TLS/node.key" "$N_DIR/config/"
+    # The node presents its certificate with the CA's (as Elasticsearch's own set-up does): clients that pin
+    # the CA by fingerprint find it in the chain.
+    cat "$ES_SECURE_TLS/node.pem" "$ES_SECURE_TLS/ca.pem" > "$N_DIR/config/node.pem"
+    cp "$ES_SECURE_TLS/node.key" "$N_DIR/config/"
     : > "$N_DIR/config/users"; : > "$N_DIR/config/users_roles"
     [ "$(id -u)" -eq 0 ] && chown -R "$ES_USER" "$N_DIR"
     as_search_user env ES_JAVA_HOME="$2" ES_PATH_CONF="$N_DIR/config" "$N_DIST/bin/elasticsearch-users" useradd syncline \

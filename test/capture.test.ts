@@ -39,7 +39,11 @@ const eventuallyInSync = (ns: Namespace, c: Collection) =>
   eventually(
     async () => {
       const versions = await topicVersions(ns, c);
-      expect(await compareEsWithPg(ns.probe, ns.pool, c, versions)).toEqual({ missing: [], orphaned: [], different: [] });
+      expect(await compareEsWithPg(ns.probe, ns.pool, c, versions)).toEqual({
+        missing: [],
+        orphaned: [],
+        different: [],
+      });
     },
     { timeoutMs: 60_000 },
   );

@@ -27,7 +27,11 @@ describe('fuzzing the write API', () => {
     expect(result.written.size).toBeGreaterThan(10);
     await eventually(
       async () =>
-        expect(await compareEsWithPg(ns.probe, ns.pool, h.collection)).toEqual({ missing: [], orphaned: [], different: [] }),
+        expect(await compareEsWithPg(ns.probe, ns.pool, h.collection)).toEqual({
+          missing: [],
+          orphaned: [],
+          different: [],
+        }),
       {
         timeoutMs: 60_000,
         intervalMs: 1000,

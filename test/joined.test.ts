@@ -88,7 +88,12 @@ describe('joined documents', () => {
       config: { SYNCLINE_RELAY_ID: `${ns.name}-relay` },
     });
     relay.start();
-    index = new PipelineIndexWaiter({ search: ns.search, pool: ns.pool, kafka: ns.kafka, sinkGroup: `${ns.groupPrefix}sink` });
+    index = new PipelineIndexWaiter({
+      search: ns.search,
+      pool: ns.pool,
+      kafka: ns.kafka,
+      sinkGroup: `${ns.groupPrefix}sink`,
+    });
     app = await buildTestApp(ns, declaration, { afterCommit: () => relay.wake(), index });
     sink = await spawnService('joined-sink', 'services/es-sink/src/main.ts', {
       ...serviceEnv(ns, path),

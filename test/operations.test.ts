@@ -69,7 +69,7 @@ describe(`operations: reindex, backfill, reconcile (${searchEngineName()})`, () 
     await seed(2000);
     await settled();
     const alias = h.collection.index.alias;
-    const baseline = (await ns.probe.count(alias));
+    const baseline = await ns.probe.count(alias);
     let searching = true;
     let searches = 0;
     const failures: string[] = [];
@@ -136,7 +136,7 @@ describe(`operations: reindex, backfill, reconcile (${searchEngineName()})`, () 
       expect(failures).toEqual([]);
       expect(searches).toBeGreaterThan(10);
       expect(fewest).toBeGreaterThanOrEqual(baseline);
-      expect((await ns.probe.aliasTargets(alias))).toEqual([second.to]);
+      expect(await ns.probe.aliasTargets(alias)).toEqual([second.to]);
       const props = (await ns.probe.properties(second.to)) as Record<string, { type: string; fields?: unknown }>;
       expect(props.name!.fields).toBeUndefined();
       expect(props.tags!.type).toBe('text');
@@ -149,7 +149,7 @@ describe(`operations: reindex, backfill, reconcile (${searchEngineName()})`, () 
     await seed(20_000);
     await settled();
     const alias = h.collection.index.alias;
-    const before = (await ns.probe.aliasTargets(alias));
+    const before = await ns.probe.aliasTargets(alias);
     const child = spawn(process.execPath, [`${REPO_ROOT}services/cli/src/main.ts`, 'reindex', 'products', '--json'], {
       env: { ...process.env, ...h.sinkEnv },
       stdio: 'ignore',
@@ -163,7 +163,7 @@ describe(`operations: reindex, backfill, reconcile (${searchEngineName()})`, () 
     );
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    expect((await ns.probe.aliasTargets(alias))).toEqual(before);
+    expect(await ns.probe.aliasTargets(alias)).toEqual(before);
 
     const { stdout } = await run(
       process.execPath,
@@ -174,7 +174,7 @@ describe(`operations: reindex, backfill, reconcile (${searchEngineName()})`, () 
     );
     const result = JSON.parse(stdout);
     expect(result).toMatchObject({ resumed: true, to: next });
-    expect((await ns.probe.aliasTargets(alias))).toEqual([next]);
+    expect(await ns.probe.aliasTargets(alias)).toEqual([next]);
     await settled();
   });
 

@@ -2,7 +2,7 @@
 // with SIGKILL mid-batch, or added and removed (rebalances); once idle, Elasticsearch equals
 // PostgreSQL exactly — every id, every field, every version — and no dead letters were written.
 import { deadLetterTopic } from '@syncline/kafka';
-import { createNamespace, eventually, type Namespace } from '@syncline/testkit';
+import { createNamespace, eventually, type Namespace, searchEngineName } from '@syncline/testkit';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { compareEsWithPg } from './support/compare.ts';
 import { type Harness, startHarness } from './support/harness.ts';
@@ -10,7 +10,7 @@ import { startWriteLoad } from './support/load.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('pipeline under sink faults', () => {
+describe(`pipeline under sink faults (${searchEngineName()})`, () => {
   let ns: Namespace;
   let h: Harness;
   beforeEach(async () => {
@@ -66,7 +66,7 @@ describe('pipeline under sink faults', () => {
     await settle();
   });
 
-  it('answers ?wait=indexed only once Elasticsearch has the version, and 504 when it cannot in time', async () => {
+  it('answers ?wait=indexed only once the search index has the version, and 504 when it cannot in time', async () => {
     await h.startSink();
     const put = await h.app.inject({
       method: 'PUT',

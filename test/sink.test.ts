@@ -83,7 +83,7 @@ describe(`the sink (${searchEngineName()})`, () => {
       const g1 = await ns.probe.get(alias, 'g-1');
       expect(g1.found).toBe(false);
       await ns.probe.refresh(alias);
-      expect((await ns.probe.count(alias))).toBe(302);
+      expect(await ns.probe.count(alias)).toBe(302);
     });
 
     // Offsets: committed exactly to the end of every partition.

@@ -44,7 +44,11 @@ describe.runIf(services.mode === 'local')(`search engine outage during writes ($
     expect(load.failures).toBe(0);
     await eventually(
       async () => {
-        expect(await compareEsWithPg(ns.probe, ns.pool, h.collection)).toEqual({ missing: [], orphaned: [], different: [] });
+        expect(await compareEsWithPg(ns.probe, ns.pool, h.collection)).toEqual({
+          missing: [],
+          orphaned: [],
+          different: [],
+        });
       },
       { timeoutMs: 120_000, intervalMs: 1000 },
     );

@@ -70,7 +70,12 @@ export async function startHarness(ns: Namespace, { partitions = 6, capture = fa
     config: { SYNCLINE_RELAY_COMPRESSION: 'none', SYNCLINE_RELAY_ID: `${ns.name}-relay` },
   });
   relay.start();
-  const index = new PipelineIndexWaiter({ search: ns.search, pool: ns.pool, kafka: ns.kafka, sinkGroup: `${ns.groupPrefix}sink` });
+  const index = new PipelineIndexWaiter({
+    search: ns.search,
+    pool: ns.pool,
+    kafka: ns.kafka,
+    sinkGroup: `${ns.groupPrefix}sink`,
+  });
   const app = await buildTestApp(ns, declaration, { afterCommit: () => relay.wake(), index });
   const sinkEnv = {
     ...serviceEnv(ns, path),

@@ -35,9 +35,13 @@ export function searchConnection(config: SearchConfig): SearchConnection {
   const https = new URL(config.SYNCLINE_ES_URL).protocol === 'https:';
   const { SYNCLINE_ES_CA_FILE: caFile, SYNCLINE_ES_CA_FINGERPRINT: fingerprint } = config;
   if (!https && (caFile || fingerprint)) {
-    throw invalid(caFile ? 'SYNCLINE_ES_CA_FILE' : 'SYNCLINE_ES_CA_FINGERPRINT', 'is set but SYNCLINE_ES_URL is not https://');
+    throw invalid(
+      caFile ? 'SYNCLINE_ES_CA_FILE' : 'SYNCLINE_ES_CA_FINGERPRINT',
+      'is set but SYNCLINE_ES_URL is not https://',
+    );
   }
-  if (caFile && fingerprint) throw invalid('SYNCLINE_ES_CA_FINGERPRINT', 'set either SYNCLINE_ES_CA_FILE or this, not both');
+  if (caFile && fingerprint)
+    throw invalid('SYNCLINE_ES_CA_FINGERPRINT', 'set either SYNCLINE_ES_CA_FILE or this, not both');
   if (fingerprint && !/^([0-9a-f]{2}:?){31}[0-9a-f]{2}$/i.test(fingerprint)) {
     throw invalid('SYNCLINE_ES_CA_FINGERPRINT', 'is not a SHA-256 fingerprint (64 hex digits, colons allowed)');
   }
@@ -86,7 +90,10 @@ export function searchSettingError(err: unknown, config: SearchConfig): Syncline
   const given = Boolean(config.SYNCLINE_ES_USERNAME || config.SYNCLINE_ES_API_KEY || config.SYNCLINE_ES_API_KEY_FILE);
   switch (err.failure) {
     case 'product':
-      return invalid('SYNCLINE_SEARCH_ENGINE', `is ${config.SYNCLINE_SEARCH_ENGINE}, but ${url} answers otherwise: ${err.message}`);
+      return invalid(
+        'SYNCLINE_SEARCH_ENGINE',
+        `is ${config.SYNCLINE_SEARCH_ENGINE}, but ${url} answers otherwise: ${err.message}`,
+      );
     case 'tls':
       return invalid(
         config.SYNCLINE_ES_CA_FINGERPRINT ? 'SYNCLINE_ES_CA_FINGERPRINT' : 'SYNCLINE_ES_CA_FILE',
@@ -98,9 +105,13 @@ export function searchSettingError(err: unknown, config: SearchConfig): Syncline
       if (err.status === 401) {
         return given
           ? invalid(credentials, `${url} refused these credentials (401)`)
-          : invalid('SYNCLINE_ES_API_KEY', `${url} requires credentials (401): set an API key or a username and password`);
+          : invalid(
+              'SYNCLINE_ES_API_KEY',
+              `${url} requires credentials (401): set an API key or a username and password`,
+            );
       }
-      if (err.status === 403) return invalid(credentials, `${url} accepted these credentials but refused the request (403): ${err.message}`);
+      if (err.status === 403)
+        return invalid(credentials, `${url} accepted these credentials but refused the request (403): ${err.message}`);
       return undefined;
   }
 }
@@ -109,14 +120,23 @@ export function searchSettingError(err: unknown, config: SearchConfig): Syncline
  * Asks the engine who it is, so that a wrong setting stops a process at start-up with an error naming
  * it, not later as retried failures. Nobody answering is retried for `waitMs` first.
  */
-export async function checkSearch(engine: SearchEngine, config: SearchConfig, waitMs = 10_000) {
+export async function checkSearch(
+  engine: SearchEngine,
+  config: SearchConfig,
+  waitMs = 10_000,
+): Promise<{ distribution: SearchEngineName; version: string }> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       return await engine.check();
     } catch (err) {
-      const transient = err instanceof SearchRequestError && err.failure === 'connection' && Date.now() < deadline;
-      if (!transient) throw searchSettingError(err, config) ?? err;
+      if (!(err instanceof SearchRequestError)) throw err;
+      if (err.failure !== 'connection' || Date.now() >= deadline) {
+        throw (
+          searchSettingError(err, config) ??
+          invalid('SYNCLINE_ES_URL', `${config.SYNCLINE_ES_URL} did not answer as a search engine: ${err.message}`)
+        );
+      }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }

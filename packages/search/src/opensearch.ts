@@ -54,20 +54,29 @@ export class OpenSearchEngine implements SearchEngine {
   }
 
   async check() {
-    const info = await this.call<{ version: { number: string; distribution?: string } }>(() => this.os.info());
-    if (info.version.distribution !== 'opensearch') {
-      throw new SearchRequestError('product', `the server is not OpenSearch (Elasticsearch ${info.version.number})`);
+    // The node's own info; Elasticsearch marks every answer with its product header (its client checks
+    // for it), which tells the two apart.
+    let res: { body: unknown; headers?: Record<string, unknown> | null };
+    try {
+      res = await this.os.nodes.info({ node_id: '_local', metric: '_none' } as never);
+    } catch (err) {
+      throw translate(err);
     }
-    return { distribution: 'opensearch' as const, version: info.version.number };
+    if (res.headers?.['x-elastic-product'] === 'Elasticsearch') {
+      throw new SearchRequestError('product', 'OpenSearch: the server is Elasticsearch');
+    }
+    const nodes = (res.body as { nodes: Record<string, { version?: string }> }).nodes;
+    return { distribution: 'opensearch' as const, version: Object.values(nodes)[0]?.version ?? 'unknown' };
   }
 
   async bulk(lines: string[], timeoutMs: number): Promise<BulkItemResult[]> {
-    const res = await this.call<{ items: Array<Record<string, { status: number; error?: { type?: string; reason?: string } }>> }>(
-      () =>
-        this.os.bulk(
-          { body: lines as never, filter_path: ['items.*.status', 'items.*.error.type', 'items.*.error.reason'] },
-          { requestTimeout: timeoutMs, maxRetries: 0 },
-        ),
+    const res = await this.call<{
+      items: Array<Record<string, { status: number; error?: { type?: string; reason?: string } }>>;
+    }>(() =>
+      this.os.bulk(
+        { body: lines as never, filter_path: ['items.*.status', 'items.*.error.type', 'items.*.error.reason'] },
+        { requestTimeout: timeoutMs, maxRetries: 0 },
+      ),
     );
     return res.items.map((item) => {
       const r = Object.values(item)[0]!;

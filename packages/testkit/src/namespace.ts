@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { createKafka, KAFKA_CLIENTS, type KafkaClient, type KafkaClientName, KafkajsClient } from '@syncline/kafka';
-import type { Kafka } from 'kafkajs';
 import { createSearchEngine, type SearchEngine, type SearchEngineName } from '@syncline/search';
+import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { SearchProbe } from './probe.ts';
 import type { Services } from './services.ts';
@@ -47,7 +47,8 @@ export function kafkaClientName(): KafkaClientName {
 /** The search engine the tests run Syncline against: SYNCLINE_SEARCH_ENGINE, elasticsearch by default. */
 export function searchEngineName(): SearchEngineName {
   const name = process.env.SYNCLINE_SEARCH_ENGINE ?? 'elasticsearch';
-  if (name !== 'elasticsearch' && name !== 'opensearch') throw new Error(`SYNCLINE_SEARCH_ENGINE: unknown engine ${name}`);
+  if (name !== 'elasticsearch' && name !== 'opensearch')
+    throw new Error(`SYNCLINE_SEARCH_ENGINE: unknown engine ${name}`);
   return name;
 }
 

@@ -45,6 +45,9 @@ export class SearchProbe {
           method,
           ...(this.options.ca && { ca: this.options.ca }),
           headers: {
+            // Always a length: Node sends a DELETE's body unframed otherwise, and the server then reads
+            // it as the start of the next request on the kept-alive connection.
+            'content-length': String(payload === undefined ? 0 : Buffer.byteLength(payload)),
             ...(payload !== undefined && {
               'content-type': path.includes('_bulk') ? 'application/x-ndjson' : 'application/json',
             }),

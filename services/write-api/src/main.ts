@@ -5,7 +5,7 @@ import { createLogger, createMetricsRegistry, listen, runService } from '@syncli
 import { ensureTopics, kafkaFromConfig, topicsOf } from '@syncline/kafka';
 import { buildRelay, captureStatus, claimRelayLayout, createPool, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
-import { checkSearch, SearchRequestError, searchFromConfig } from '@syncline/search';
+import { SearchRequestError, searchFromConfig, searchSettingError } from '@syncline/search';
 import pg from 'pg';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -31,8 +31,10 @@ runService('write-api', async () => {
   // The search engine serves ?wait=indexed only: writes are accepted while it is down, but a setting
   // it refuses (credentials, trust, engine) stops the start-up.
   const search = searchFromConfig(config);
-  await checkSearch(search, config, 0).catch((err: unknown) => {
+  await search.check().catch((err: unknown) => {
     if (!(err instanceof SearchRequestError)) throw err;
+    // Refused credentials, an untrusted certificate, the other engine: a setting to fix before serving.
+    if (err.failure !== 'connection') throw searchSettingError(err, config) ?? err;
     log.warn({ err: err.message }, 'the search engine did not answer; ?wait=indexed waits until it does');
   });
 
