@@ -17,6 +17,8 @@ const KAFKA_SCENARIOS = [
   'test/stage-metrics.test.ts',
 ];
 const KAFKA_CHAOS = ['test/chaos/kafka-outage.test.ts', 'test/chaos/es-outage.test.ts'];
+// Project 'cluster' (test/cluster/, only with SYNCLINE_CLUSTER_TESTS=1, as ./dev test cluster sets it): the
+// multi-node fault scenarios on stack.sh's three-broker, three-node cluster.
 // Projects 'opensearch' and 'opensearch-chaos' run the scenarios that exercise the search engine (the
 // sink and its faults, ?wait=indexed, reindex, backfill, reconcile, dlq replay, an outage) again with
 // SYNCLINE_SEARCH_ENGINE=opensearch, against the stack's OpenSearch node.
@@ -35,7 +37,7 @@ export default defineConfig({
         test: {
           name: 'main',
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: ['test/chaos/**', '**/node_modules/**'],
+          exclude: ['test/chaos/**', 'test/cluster/**', '**/node_modules/**'],
           sequence: { groupOrder: 0 },
         },
       },
@@ -86,6 +88,15 @@ export default defineConfig({
           sequence: { groupOrder: 5 },
         },
       },
+      // ./dev test cluster: the multi-node scenarios, on stack.sh's cluster (not part of the default run).
+      ...(process.env.SYNCLINE_CLUSTER_TESTS === '1'
+        ? [
+            {
+              extends: true as const,
+              test: { name: 'cluster', include: ['test/cluster/**/*.test.ts'], fileParallelism: false },
+            },
+          ]
+        : []),
     ],
   },
 });

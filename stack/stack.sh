@@ -8,6 +8,7 @@
 #   stack.sh down     stop what 'up' started, nothing else
 #   stack.sh stop SERVICE   stop one service (fault-injection tests); 'up' restarts it
 #   stack.sh status   health and version of each service
+#   stack.sh cluster up|down|status   the multi-node cluster: 3 Kafka brokers (RF 3) and 3 Elasticsearch nodes
 #   stack.sh logs [SERVICE]   the last lines of the logs
 #   stack.sh env      the connection settings, as shell exports
 #
@@ -257,12 +258,21 @@ node_vars() {
       N_TITLE=OpenSearch N_PRODUCT=opensearch N_VERSION="$OS_VERSION" N_ZIP="$OS_ZIP" N_DIR="$(search_home)/opensearch"
       N_PORT="$OS_PORT" N_TRANSPORT="$OS_TRANSPORT_PORT" N_HEAP="$OS_HEAP" N_YML=opensearch/opensearch.yml
       N_URL="http://127.0.0.1:$OS_PORT" N_JAVA_MIN=17 N_JAVA_MAX=21 N_ENV=OPENSEARCH ;;
+    es-cluster-[123])
+      local n="${1#es-cluster-}"
+      N_TITLE="Elasticsearch cluster node $n" N_PRODUCT=elasticsearch N_VERSION="$ES_VERSION" N_ZIP="$ES_ZIP"
+      N_DIR="$(search_home)/cluster/$1" N_PORT="$((9209 + n))" N_TRANSPORT="$((9309 + n))" N_HEAP=512m
+      N_YML=elasticsearch/elasticsearch-cluster.yml N_URL="http://127.0.0.1:$((9209 + n))" N_JAVA_MIN=21 N_JAVA_MAX=999 N_ENV=ES ;;
     *) fail "unknown search node '$1' ($SEARCH_NODES)" ;;
   esac
   N_DIST="$(search_home)/dist/$N_PRODUCT-$N_VERSION"
   N_PID="$N_DIR/node.pid"
   # The engines name their log after the cluster (stack/*/*.yml).
-  case "$1" in elasticsearch) N_LOG="$N_DIR/logs/syncline.log" ;; *) N_LOG="$N_DIR/logs/syncline-${1#elasticsearch-}.log" ;; esac
+  case "$1" in
+    elasticsearch) N_LOG="$N_DIR/logs/syncline.log" ;;
+    es-cluster-*) N_LOG="$N_DIR/logs/syncline-cluster.log" ;;
+    *) N_LOG="$N_DIR/logs/syncline-${1#elasticsearch-}.log" ;;
+  esac
 }
 
 search_user_ensure() {
@@ -347,7 +357,7 @@ node_configure() { # node java_home
   mkdir -p "$N_DIR/config" "$N_DIR/data" "$N_DIR/logs" "$N_DIR/tmp"
   cp -r "$N_DIST/config/." "$N_DIR/config/"
   sed -e "s|@PORT@|$N_PORT|g" -e "s|@TRANSPORT_PORT@|$N_TRANSPORT|g" -e "s|@DATA@|$N_DIR/data|g" -e "s|@LOGS@|$N_DIR/logs|g" \
-    "$ROOT/stack/$N_YML" > "$N_DIR/config/$N_PRODUCT.yml"
+    -e "s|@NODE@|$1|g" "$ROOT/stack/$N_YML" > "$N_DIR/config/$N_PRODUCT.yml"
   mkdir -p "$N_DIR/config/jvm.options.d"
   printf -- '-Xms%s\n-Xmx%s\n' "$N_HEAP" "$N_HEAP" > "$N_DIR/config/jvm.options.d/heap.options"
   if [ "$1" = elasticsearch-secure ]; then
@@ -367,10 +377,18 @@ node_configure() { # node java_home
 }
 
 node_up() { # node
+  node_start "$1"
+  node_wait "$1"
+  [ "$1" = elasticsearch-secure ] && es_secure_api_key
+  return 0
+}
+
+# Starts the node unless it runs; does not wait for it (a cluster's nodes are healthy only together).
+node_start() { # node
   local node="$1"
   search_user_ensure
   node_vars "$node"
-  if pid_alive "$N_PID"; then node_wait "$node"; return; fi
+  if pid_alive "$N_PID"; then return; fi
   ensure_port_free "$N_PORT" "$node" "$N_PID"
   ensure_port_free "$N_TRANSPORT" "$node transport" "$N_PID"
   local java_home="${SYNCLINE_SEARCH_JAVA_HOME:-}"
@@ -394,9 +412,6 @@ node_up() { # node
   as_search_user env "${N_ENV}_JAVA_HOME=$java_home" "${N_ENV}_PATH_CONF=$N_DIR/config" "${N_ENV}_TMPDIR=$N_DIR/tmp" \
     "$N_DIST/bin/$N_PRODUCT" -d -p "$N_PID" >>"$LOGS/$node-stdout.log" 2>&1 9>&- \
     || fail "$N_TITLE failed to start" "$LOGS/$node-stdout.log and $N_LOG"
-  node_wait "$node"
-  [ "$node" = elasticsearch-secure ] && es_secure_api_key
-  return 0
 }
 
 node_wait() { # node
@@ -462,6 +477,91 @@ with_lock() {
   flock 9
 }
 
+# ---------------------------------------------------------------- the multi-node cluster
+# Three KRaft Kafka nodes (broker + controller each; replication factor 3, min.insync.replicas 2) on
+# 127.0.0.1:19092-19094 (controllers 19192-19194) and three Elasticsearch nodes on 127.0.0.1:9210-9212
+# (transport 9310-9312), beside the single-node stack: the multi-node scenarios (./dev test cluster) run on it.
+CLUSTER_DIR="$STATE/cluster"
+CLUSTER_VOTERS="1@127.0.0.1:19192,2@127.0.0.1:19193,3@127.0.0.1:19194"
+
+kafka_cluster_start() { # n java_home
+  local n="$1" dir="$CLUSTER_DIR/kafka-$1" log="$LOGS/kafka-cluster-$1.log"
+  pid_alive "$dir/kafka.pid" && return
+  ensure_port_free "$((19091 + n))" "kafka cluster node $n" "$dir/kafka.pid"
+  ensure_port_free "$((19191 + n))" "kafka cluster controller $n" "$dir/kafka.pid"
+  mkdir -p "$dir/data"
+  sed -e "s|@NODE_ID@|$n|g" -e "s|@VOTERS@|$CLUSTER_VOTERS|g" -e "s|@PORT@|$((19091 + n))|g" \
+    -e "s|@CONTROLLER_PORT@|$((19191 + n))|g" -e "s|@DATA@|$dir/data|g" \
+    "$ROOT/stack/kafka/cluster.properties" > "$dir/server.properties"
+  sed -e "s|@LOG@|$log|g" "$ROOT/stack/kafka/log4j.properties" > "$dir/log4j.properties"
+  touch "$log"
+  local java=("$2/bin/java" -cp "$KAFKA_LIBS/*" "-Dlog4j.configuration=file:$dir/log4j.properties")
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    "${java[@]}" kafka.tools.StorageTool format -t "$(cat "$CLUSTER_DIR/kafka-cluster-id")" -c "$dir/server.properties" \
+      >>"$log" 2>&1 || fail "formatting Kafka cluster node $n failed" "$log"
+  fi
+  wc -l < "$log" > "$dir/log-from"
+  info "starting Kafka cluster node $n on 127.0.0.1:$((19091 + n))"
+  nohup "${java[@]}" -Xms512m -Xmx512m -XX:+UseG1GC kafka.Kafka "$dir/server.properties" >>"$log" 2>&1 </dev/null 9>&- &
+  echo $! > "$dir/kafka.pid"
+}
+
+kafka_cluster_wait() { # n
+  local n="$1" dir="$CLUSTER_DIR/kafka-$1" log="$LOGS/kafka-cluster-$1.log" i
+  for i in $(seq 1 "$HEALTH_TIMEOUT"); do
+    pid_alive "$dir/kafka.pid" || fail "Kafka cluster node $n exited during start-up" "$log"
+    if port_open "$((19091 + n))" && [ "$(tail -n "+$(( $(cat "$dir/log-from" 2>/dev/null || echo 0) + 1 ))" "$log" | grep -c 'Kafka Server started')" -gt 0 ]; then return; fi
+    sleep 1
+  done
+  fail "Kafka cluster node $n did not become healthy within ${HEALTH_TIMEOUT}s" "$log"
+}
+
+cluster_up() {
+  local java_home n
+  java_home="$(kafka_java_home)" || exit 1
+  kafka_provision
+  mkdir -p "$CLUSTER_DIR"
+  if [ ! -s "$CLUSTER_DIR/kafka-cluster-id" ]; then
+    "$java_home/bin/java" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid > "$CLUSTER_DIR/kafka-cluster-id" 2>/dev/null
+  fi
+  for n in 1 2 3; do kafka_cluster_start "$n" "$java_home"; done
+  for n in 1 2 3; do node_start "es-cluster-$n"; done
+  for n in 1 2 3; do kafka_cluster_wait "$n"; done
+  for n in 1 2 3; do node_wait "es-cluster-$n"; done
+  # Healthy: all three nodes in one cluster.
+  for n in $(seq 1 "$HEALTH_TIMEOUT"); do
+    curl -fsS -m 2 "http://127.0.0.1:9210/_cluster/health?wait_for_nodes=3&timeout=1s" >/dev/null 2>&1 && break
+    sleep 1
+  done
+  cluster_status
+}
+
+cluster_status() {
+  local n rc=0 nodes
+  for n in 1 2 3; do
+    if pid_alive "$CLUSTER_DIR/kafka-$n/kafka.pid" && port_open "$((19091 + n))"; then
+      echo "kafka-$n              healthy   $KAFKA_VERSION    127.0.0.1:$((19091 + n))  pid $(cat "$CLUSTER_DIR/kafka-$n/kafka.pid")  log $LOGS/kafka-cluster-$n.log"
+    else
+      echo "kafka-$n              down      $KAFKA_VERSION    127.0.0.1:$((19091 + n))"; rc=1
+    fi
+  done
+  for n in 1 2 3; do
+    node_vars "es-cluster-$n"
+    if pid_alive "$N_PID" && nodes="$(curl -fsS -m 3 "$N_URL/_cluster/health" 2>/dev/null | grep -oE '"number_of_nodes":[0-9]+' | cut -d: -f2)"; then
+      echo "es-cluster-$n         healthy   $ES_VERSION    $N_URL  pid $(cat "$N_PID")  $nodes nodes  log $N_LOG"
+    else
+      echo "es-cluster-$n         down      $ES_VERSION    $N_URL"; rc=1
+    fi
+  done
+  return "$rc"
+}
+
+cluster_down() {
+  local n
+  for n in 1 2 3; do stop_pid "$CLUSTER_DIR/kafka-$n/kafka.pid" "kafka cluster node $n"; done
+  for n in 1 2 3; do node_stop "es-cluster-$n"; done
+}
+
 # The services 'up' starts: the default pipeline's, or those named (all = every one, the tests' set).
 DEFAULT_SERVICES="postgres kafka elasticsearch"
 services_of() {
@@ -488,8 +588,18 @@ case "$cmd" in
     done
     exit "$status_ok"
     ;;
+  cluster)
+    with_lock
+    case "${1:-status}" in
+      up) cluster_up ;;
+      down) cluster_down ;;
+      status) cluster_status ;;
+      *) fail "cluster takes up, down or status" ;;
+    esac
+    ;;
   down)
     with_lock
+    cluster_down
     stop_pid "$KAFKA_PID" kafka
     for s in $SEARCH_NODES; do node_stop "$s"; done
     if [ -f "$STATE/postgres.started-by-stack" ]; then

@@ -29,7 +29,7 @@ export const sharedEnv = {
   SYNCLINE_KAFKA_SASL_PASSWORD_FILE: z.string().optional(),
   // The search engine: which one, where (https:// for TLS), whom to trust, and who we are; secrets inline or from files.
   SYNCLINE_SEARCH_ENGINE: z.enum(['elasticsearch', 'opensearch']).default('elasticsearch'),
-  SYNCLINE_ES_URL: z.string().url().default('http://127.0.0.1:9200'),
+  SYNCLINE_ES_URL: list('http://127.0.0.1:9200').pipe(z.array(z.string().url()).min(1)),
   SYNCLINE_ES_CA_FILE: z.string().optional(),
   SYNCLINE_ES_CA_FINGERPRINT: z.string().optional(),
   SYNCLINE_ES_API_KEY: z.string().optional(),

@@ -80,6 +80,19 @@ const isClientError = (e: ClientError | null): e is ClientError =>
   (typeof e?.name === 'string' && e.name.startsWith('KafkaJS')) ||
   (typeof e?.code === 'string' && e.code.startsWith('PLT_KFK_'));
 
+// Errors of a partition that has no leader yet (a topic just created on a cluster) or is between leaders.
+const LEADERLESS = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_OR_FOLLOWER',
+  // kafkajs's name of the same error (code 6).
+  'NOT_LEADER_FOR_PARTITION',
+]);
+
+/** Whether the failure is a partition without a leader for now: it gets one within seconds. */
+export const leaderPending = (err: unknown): boolean =>
+  chain(err).some((e) => protocolNames(e).some((name) => LEADERLESS.has(name)));
+
 /**
  * The catalog error for a Kafka client's failure, or undefined when it is not one. Only a consumer can
  * lose a partition; to a producer the same errors (NOT_COORDINATOR, …) mean the cluster is moving: retry.

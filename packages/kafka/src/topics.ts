@@ -1,9 +1,9 @@
 // The topics Syncline uses: one compacted topic per collection (key = document id, so it always
 // holds each document's latest event) and a dead-letter topic beside it.
 
-import { isSynclineError, SynclineError } from '@syncline/core';
+import { isSynclineError, SynclineError, sleep } from '@syncline/core';
 import type { Collection } from '@syncline/schema';
-import { classifyKafkaError } from './errors.ts';
+import { classifyKafkaError, leaderPending } from './errors.ts';
 import type { KafkaClient, TopicSpec } from './port.ts';
 
 export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
@@ -65,7 +65,24 @@ async function createMissing(kafka: KafkaClient, topics: TopicSpec[]): Promise<v
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length) await admin.createTopics(missing);
+    if (missing.length === 0) return;
+    await admin.createTopics(missing).catch((err: unknown) => {
+      if (!leaderPending(err)) throw err;
+    });
+    // On a cluster, a new topic's partitions get their leaders a moment after it is created (longer than
+    // the client waits on a busy machine), and until then nothing can write or read them.
+    const deadline = Date.now() + 60_000;
+    for (const t of missing) {
+      for (;;) {
+        try {
+          await admin.topicOffsets(t.topic);
+          break;
+        } catch (err) {
+          if (!leaderPending(err) || Date.now() > deadline) throw err;
+          await sleep(250);
+        }
+      }
+    }
   } finally {
     await admin.close();
   }

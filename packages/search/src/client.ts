@@ -9,7 +9,8 @@ import { type SearchEngine, type SearchEngineName, SearchRequestError } from './
 /** Where the engine is and how to reach it; PEM text and secrets already read from their files. */
 export interface SearchConnection {
   engine: SearchEngineName;
-  url: string;
+  /** The nodes the client spreads requests over (and fails over between). */
+  urls: string[];
   ca?: string | undefined;
   /** SHA-256 of the CA certificate (Elasticsearch's "CA fingerprint"), instead of a CA file. */
   caFingerprint?: string | undefined;
@@ -32,7 +33,9 @@ function secret(config: SearchConfig, variable: 'SYNCLINE_ES_API_KEY' | 'SYNCLIN
 /** The connection the configuration describes, or a start-up error naming the variable. */
 export function searchConnection(config: SearchConfig): SearchConnection {
   const engine = config.SYNCLINE_SEARCH_ENGINE;
-  const https = new URL(config.SYNCLINE_ES_URL).protocol === 'https:';
+  const schemes = new Set(config.SYNCLINE_ES_URL.map((u) => new URL(u).protocol));
+  if (schemes.size > 1) throw invalid('SYNCLINE_ES_URL', 'mixes http:// and https:// nodes');
+  const https = schemes.has('https:');
   const { SYNCLINE_ES_CA_FILE: caFile, SYNCLINE_ES_CA_FINGERPRINT: fingerprint } = config;
   if (!https && (caFile || fingerprint)) {
     throw invalid(
@@ -59,7 +62,7 @@ export function searchConnection(config: SearchConfig): SearchConnection {
   }
   return {
     engine,
-    url: config.SYNCLINE_ES_URL,
+    urls: config.SYNCLINE_ES_URL,
     ca: caFile ? readSettingFile('SYNCLINE_ES_CA_FILE', caFile) : undefined,
     caFingerprint: fingerprint,
     auth: apiKey || username ? { apiKey, username, password } : undefined,
@@ -81,7 +84,7 @@ export function searchFromConfig(config: SearchConfig): SearchEngine {
  */
 export function searchSettingError(err: unknown, config: SearchConfig): SynclineError | undefined {
   if (!(err instanceof SearchRequestError)) return undefined;
-  const url = config.SYNCLINE_ES_URL;
+  const url = config.SYNCLINE_ES_URL.join(', ');
   const credentials = config.SYNCLINE_ES_USERNAME
     ? 'SYNCLINE_ES_USERNAME'
     : config.SYNCLINE_ES_API_KEY_FILE
@@ -134,7 +137,10 @@ export async function checkSearch(
       if (err.failure !== 'connection' || Date.now() >= deadline) {
         throw (
           searchSettingError(err, config) ??
-          invalid('SYNCLINE_ES_URL', `${config.SYNCLINE_ES_URL} did not answer as a search engine: ${err.message}`)
+          invalid(
+            'SYNCLINE_ES_URL',
+            `${config.SYNCLINE_ES_URL.join(', ')} did not answer as a search engine: ${err.message}`,
+          )
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 500));

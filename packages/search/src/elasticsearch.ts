@@ -33,7 +33,7 @@ export class ElasticsearchEngine implements SearchEngine {
   constructor(connection: SearchConnection) {
     const { auth } = connection;
     this.es = new Client({
-      node: connection.url,
+      nodes: connection.urls,
       ...(auth?.apiKey && { auth: { apiKey: auth.apiKey } }),
       ...(auth?.username && { auth: { username: auth.username, password: auth.password! } }),
       ...(connection.ca && { tls: { ca: connection.ca } }),

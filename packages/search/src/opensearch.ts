@@ -39,7 +39,7 @@ export class OpenSearchEngine implements SearchEngine {
       throw new Error('OpenSearch takes basic authentication and a CA file (no API key, no CA fingerprint)');
     }
     this.os = new Client({
-      node: connection.url,
+      nodes: connection.urls,
       ...(auth?.username && { auth: { username: auth.username, password: auth.password! } }),
       ...(connection.ca && { ssl: { ca: connection.ca } }),
     });

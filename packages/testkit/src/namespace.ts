@@ -80,7 +80,7 @@ export async function createNamespace(services: Services, label = 'test'): Promi
     .kafka;
   const searchEngine = searchEngineName();
   const searchUrl = searchUrlOf(services, searchEngine);
-  const search = createSearchEngine({ engine: searchEngine, url: searchUrl });
+  const search = createSearchEngine({ engine: searchEngine, urls: [searchUrl] });
   const probe = new SearchProbe({ url: searchUrl });
   const es = new EsClient({ node: services.esUrl });
   const topicPrefix = `${name}.`;
