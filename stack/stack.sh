@@ -303,7 +303,9 @@ node_curl() { # node path [curl args]
   local node="$1" path="$2"; shift 2
   node_vars "$node"
   if [ "$node" = elasticsearch-secure ]; then
-    curl -fsS --cacert "$ES_SECURE_TLS/ca.pem" -u "syncline:$(cat "$ES_SECURE_TLS/syncline.password")" "$@" "$N_URL$path"
+    # The password goes through curl's config on stdin, never on a command line (ps shows those).
+    printf 'user = "syncline:%s"\n' "$(cat "$ES_SECURE_TLS/syncline.password")" \
+      | curl -fsS -K - --cacert "$ES_SECURE_TLS/ca.pem" "$@" "$N_URL$path"
   else
     curl -fsS "$@" "$N_URL$path"
   fi
@@ -327,8 +329,8 @@ es_secure_material() {
     openssl req -x509 -newkey rsa:2048 -nodes -keyout "$t/other-ca.key" -out "$t/other-ca.pem" -days 3650 -subj "/CN=Some other CA"
     openssl x509 -in "$t/ca.pem" -noout -fingerprint -sha256 | cut -d= -f2 > "$t/ca.fingerprint"
   } >"$log" 2>&1 || fail "making the secured Elasticsearch node's TLS material failed" "$log"
-  head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$t/syncline.password"
-  chmod 600 "$t/syncline.password" "$t/ca.key" "$t/other-ca.key"
+  (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$t/syncline.password")
+  chmod 600 "$t/ca.key" "$t/other-ca.key"
   touch "$t/.complete"
 }
 
@@ -388,13 +390,17 @@ node_start() { # node
   local node="$1"
   search_user_ensure
   node_vars "$node"
+  # A node started by an earlier version of this script kept its pid in es.pid.
+  if [ "$node" = elasticsearch ] && [ -f "$N_DIR/es.pid" ]; then mv -f "$N_DIR/es.pid" "$N_PID"; rm -f "$STATE/elasticsearch.pid"; fi
   if pid_alive "$N_PID"; then return; fi
   ensure_port_free "$N_PORT" "$node" "$N_PID"
   ensure_port_free "$N_TRANSPORT" "$node transport" "$N_PID"
-  local java_home="${SYNCLINE_SEARCH_JAVA_HOME:-}"
-  if [ -n "$java_home" ] && [ ! -x "$java_home/bin/java" ]; then fail "SYNCLINE_SEARCH_JAVA_HOME=$java_home has no bin/java"; fi
+  # SYNCLINE_ES_JAVA_HOME for the Elasticsearch nodes, SYNCLINE_OPENSEARCH_JAVA_HOME for OpenSearch.
+  local override="SYNCLINE_${N_ENV}_JAVA_HOME" java_home
+  java_home="${!override:-}"
+  if [ -n "$java_home" ] && [ ! -x "$java_home/bin/java" ]; then fail "$override=$java_home has no bin/java"; fi
   [ -n "$java_home" ] || java_home="$(find_java_home "$N_JAVA_MIN" "$N_JAVA_MAX")"
-  [ -n "$java_home" ] || fail "$N_TITLE $N_VERSION needs Java $N_JAVA_MIN to $N_JAVA_MAX and none was found in /usr/lib/jvm; set SYNCLINE_SEARCH_JAVA_HOME"
+  [ -n "$java_home" ] || fail "$N_TITLE $N_VERSION needs Java $N_JAVA_MIN to $N_JAVA_MAX and none was found in /usr/lib/jvm; set $override"
   search_provision "$N_PRODUCT" "$N_VERSION" "$N_ZIP"
   if [ ! -x "$N_DIST/bin/$N_PRODUCT" ]; then
     rm -rf "$N_DIST" "$N_DIST.unpack"
@@ -404,8 +410,9 @@ node_start() { # node
     rm -rf "$N_DIST.unpack"
     [ "$(id -u)" -eq 0 ] && chown -R "$ES_USER" "$(search_home)/dist"
   fi
-  [ "$N_PRODUCT" = elasticsearch ] && es_analysis_compat "$java_home"
+  [ "$node" = elasticsearch-secure ] && es_analysis_compat "$java_home"
   node_configure "$node" "$java_home"
+  rm -f "$N_PID" # a stale one (a crash, a reboot) must not stand for the new process
   ln -sfn "$N_DIR/logs" "$LOGS/$node"
   : > "$LOGS/$node-stdout.log"
   info "starting $N_TITLE $N_VERSION on $N_URL with $(basename "$java_home")$([ "$(id -u)" -eq 0 ] && echo " as user $ES_USER")"
@@ -428,13 +435,13 @@ node_wait() { # node
 # An API key of user syncline (what a deployment gives Syncline), kept while it still authenticates.
 es_secure_api_key() {
   local key="$ES_SECURE_TLS/api-key"
-  if [ -s "$key" ] && curl -fsS -m 5 --cacert "$ES_SECURE_TLS/ca.pem" -H "Authorization: ApiKey $(cat "$key")" \
-    "https://127.0.0.1:$ES_SECURE_PORT/_security/_authenticate" >/dev/null 2>&1; then return; fi
+  if [ -s "$key" ] && printf 'header = "Authorization: ApiKey %s"\n' "$(cat "$key")" \
+    | curl -fsS -m 5 -K - --cacert "$ES_SECURE_TLS/ca.pem" "https://127.0.0.1:$ES_SECURE_PORT/_security/_authenticate" \
+    >/dev/null 2>&1; then return; fi
   local body
   body="$(node_curl elasticsearch-secure /_security/api_key -m 10 -X POST -H 'Content-Type: application/json' \
     -d '{"name":"syncline-stack"}')" || fail "creating the secured node's API key failed" "$N_LOG"
-  echo "$body" | grep -oE '"encoded":"[^"]+"' | cut -d'"' -f4 > "$key"
-  chmod 600 "$key"
+  (umask 077; echo "$body" | grep -oE '"encoded":"[^"]+"' | cut -d'"' -f4 > "$key")
   [ -s "$key" ] || fail "the secured node answered no API key: $body"
 }
 
@@ -529,10 +536,12 @@ cluster_up() {
   for n in 1 2 3; do kafka_cluster_wait "$n"; done
   for n in 1 2 3; do node_wait "es-cluster-$n"; done
   # Healthy: all three nodes in one cluster.
+  local formed=""
   for n in $(seq 1 "$HEALTH_TIMEOUT"); do
-    curl -fsS -m 2 "http://127.0.0.1:9210/_cluster/health?wait_for_nodes=3&timeout=1s" >/dev/null 2>&1 && break
+    if curl -fsS -m 2 "http://127.0.0.1:9210/_cluster/health?wait_for_nodes=3&timeout=1s" >/dev/null 2>&1; then formed=1; break; fi
     sleep 1
   done
+  [ -n "$formed" ] || fail "the three Elasticsearch nodes did not form one cluster within ${HEALTH_TIMEOUT}s" "$(es_dir)/../cluster/es-cluster-1/logs/syncline-cluster.log"
   cluster_status
 }
 
@@ -547,10 +556,11 @@ cluster_status() {
   done
   for n in 1 2 3; do
     node_vars "es-cluster-$n"
-    if pid_alive "$N_PID" && nodes="$(curl -fsS -m 3 "$N_URL/_cluster/health" 2>/dev/null | grep -oE '"number_of_nodes":[0-9]+' | cut -d: -f2)"; then
+    nodes="$(curl -fsS -m 3 "$N_URL/_cluster/health" 2>/dev/null | grep -oE '"number_of_nodes":[0-9]+' | cut -d: -f2 || true)"
+    if pid_alive "$N_PID" && [ "$nodes" = 3 ]; then
       echo "es-cluster-$n         healthy   $ES_VERSION    $N_URL  pid $(cat "$N_PID")  $nodes nodes  log $N_LOG"
     else
-      echo "es-cluster-$n         down      $ES_VERSION    $N_URL"; rc=1
+      echo "es-cluster-$n         down      $ES_VERSION    $N_URL  ${nodes:-no} nodes in its cluster"; rc=1
     fi
   done
   return "$rc"
@@ -641,6 +651,10 @@ case "$cmd" in
     echo "export SYNCLINE_PG_URL=postgres://postgres@$PG_HOST:$PG_PORT/syncline"
     echo "export SYNCLINE_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
     echo "export SYNCLINE_ES_URL=http://127.0.0.1:$ES_PORT"
+    echo "# OpenSearch instead (stack.sh up opensearch):"
+    echo "#   export SYNCLINE_SEARCH_ENGINE=opensearch SYNCLINE_ES_URL=http://127.0.0.1:$OS_PORT"
+    echo "# the secured Elasticsearch node instead (stack.sh up elasticsearch-secure):"
+    echo "#   export SYNCLINE_ES_URL=https://127.0.0.1:$ES_SECURE_PORT SYNCLINE_ES_CA_FILE=$ES_SECURE_TLS/ca.pem SYNCLINE_ES_API_KEY_FILE=$ES_SECURE_TLS/api-key"
     ;;
   *)
     fail "unknown command '$cmd' (up, down, stop, status, logs, env)"

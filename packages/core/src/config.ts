@@ -24,6 +24,16 @@ export function invalidConfig(details: Array<{ path: string; message: string }>)
 /** The start-up error for one setting. */
 export const invalidSetting = (variable: string, message: string) => invalidConfig([{ path: variable, message }]);
 
+/**
+ * A secret given inline (`variable`) or in a file (`variable`_FILE), not both; an empty value counts as
+ * unset (an orchestrator's blank variable must not override a mounted secret). Undefined when neither.
+ */
+export function secretSetting(variable: string, inline: string | undefined, file: string | undefined) {
+  if (inline && file) throw invalidSetting(`${variable}_FILE`, `set either ${variable} or this, not both`);
+  if (inline) return inline;
+  return file ? readSettingFile(`${variable}_FILE`, file).trim() : undefined;
+}
+
 /** A file a setting points at (a CA, a key, a secret), or a start-up error naming the variable. */
 export function readSettingFile(variable: string, path: string): string {
   try {

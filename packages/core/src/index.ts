@@ -1,5 +1,5 @@
 export { boundedChunks } from './chunks.ts';
-export { invalidConfig, invalidSetting, loadConfig, readSettingFile } from './config.ts';
+export { invalidConfig, invalidSetting, loadConfig, readSettingFile, secretSetting } from './config.ts';
 export * from './env.ts';
 export { ERROR_CATALOG, type ErrorCode, type ErrorDetail, isSynclineError, SynclineError } from './errors.ts';
 export { createLogger, type Logger } from './logger.ts';

@@ -1,6 +1,11 @@
 // The one way Syncline creates its Kafka client: the adapter SYNCLINE_KAFKA_CLIENT names, with the
 // security the SYNCLINE_KAFKA_TLS* and SYNCLINE_KAFKA_SASL_* variables describe.
-import { invalidSetting as invalid, readSettingFile as readSetting, type SharedConfig } from '@syncline/core';
+import {
+  invalidSetting as invalid,
+  readSettingFile as readSetting,
+  type SharedConfig,
+  secretSetting,
+} from '@syncline/core';
 import { KafkajsClient } from './kafkajs.ts';
 import { PlatformaticClient } from './platformatic.ts';
 import type { KafkaClient, KafkaClientName } from './port.ts';
@@ -65,20 +70,14 @@ export function kafkaSecurity(config: KafkaConfig): KafkaSecurity {
     return security;
   }
   if (!username) throw invalid('SYNCLINE_KAFKA_SASL_USERNAME', `is required with SASL mechanism ${mechanism}`);
-  if (password && passwordFile) {
-    throw invalid('SYNCLINE_KAFKA_SASL_PASSWORD_FILE', 'set either SYNCLINE_KAFKA_SASL_PASSWORD or this, not both');
-  }
-  if (!password && !passwordFile) {
+  const secret = secretSetting('SYNCLINE_KAFKA_SASL_PASSWORD', password, passwordFile);
+  if (!secret) {
     throw invalid(
       'SYNCLINE_KAFKA_SASL_PASSWORD',
       `or SYNCLINE_KAFKA_SASL_PASSWORD_FILE is required with SASL mechanism ${mechanism}`,
     );
   }
-  security.sasl = {
-    mechanism,
-    username,
-    password: password ?? readSetting('SYNCLINE_KAFKA_SASL_PASSWORD_FILE', passwordFile!).trim(),
-  };
+  security.sasl = { mechanism, username, password: secret };
   return security;
 }
 

@@ -89,9 +89,11 @@ const LEADERLESS = new Set([
   'NOT_LEADER_FOR_PARTITION',
 ]);
 
-/** Whether the failure is a partition without a leader for now: it gets one within seconds. */
-export const leaderPending = (err: unknown): boolean =>
-  chain(err).some((e) => protocolNames(e).some((name) => LEADERLESS.has(name)));
+/** Whether the failure is only partitions without a leader for now: they get one within seconds. */
+export function leaderPending(err: unknown): boolean {
+  const names = chain(err).flatMap(protocolNames);
+  return names.length > 0 && names.every((name) => LEADERLESS.has(name));
+}
 
 /**
  * The catalog error for a Kafka client's failure, or undefined when it is not one. Only a consumer can

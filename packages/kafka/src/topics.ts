@@ -65,14 +65,16 @@ async function createMissing(kafka: KafkaClient, topics: TopicSpec[]): Promise<v
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length === 0) return;
-    await admin.createTopics(missing).catch((err: unknown) => {
-      if (!leaderPending(err)) throw err;
-    });
+    if (missing.length) {
+      await admin.createTopics(missing).catch((err: unknown) => {
+        if (!leaderPending(err)) throw err;
+      });
+    }
     // On a cluster, a new topic's partitions get their leaders a moment after it is created (longer than
-    // the client waits on a busy machine), and until then nothing can write or read them.
+    // the client waits on a busy machine), and until then nothing can write or read them: wait for every
+    // requested topic (another process may have created it a moment ago).
     const deadline = Date.now() + 60_000;
-    for (const t of missing) {
+    for (const t of topics) {
       for (;;) {
         try {
           await admin.topicOffsets(t.topic);

@@ -44,6 +44,12 @@ describe('search engine settings', () => {
     });
   });
 
+  it('takes an empty variable as unset: a blank inline secret does not hide the mounted file', () => {
+    expect(
+      searchConnection({ ...base, SYNCLINE_ES_API_KEY: '', SYNCLINE_ES_API_KEY_FILE: file('key2', 'a2V5') }),
+    ).toMatchObject({ auth: { apiKey: 'a2V5' } });
+  });
+
   it('refuses incomplete or contradictory settings with a message naming the variable', () => {
     const refused = (config: Partial<SearchConfig>) => {
       try {
@@ -57,6 +63,7 @@ describe('search engine settings', () => {
       'SYNCLINE_ES_CA_FILE',
     );
     expect(refused({ SYNCLINE_ES_URL: ['http://a:9200', 'https://b:9200'] })).toBe('SYNCLINE_ES_URL');
+    expect(refused({ SYNCLINE_ES_URL: ['https://elastic:changeme@a:9200'] })).toBe('SYNCLINE_ES_URL');
     expect(refused({ SYNCLINE_ES_CA_FILE: file('ca3.pem', 'x'), SYNCLINE_ES_CA_FINGERPRINT: FINGERPRINT })).toBe(
       'SYNCLINE_ES_CA_FINGERPRINT',
     );

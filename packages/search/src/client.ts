@@ -1,7 +1,13 @@
 // The one way Syncline creates its search engine client: the adapter SYNCLINE_SEARCH_ENGINE names, at
 // SYNCLINE_ES_URL, with the trust and credentials the SYNCLINE_ES_* variables describe; and the
 // start-up check that turns a refused connection into an error naming the setting to fix.
-import { invalidSetting as invalid, readSettingFile, type SharedConfig, type SynclineError } from '@syncline/core';
+import {
+  invalidSetting as invalid,
+  readSettingFile,
+  type SharedConfig,
+  type SynclineError,
+  secretSetting,
+} from '@syncline/core';
 import { ElasticsearchEngine } from './elasticsearch.ts';
 import { OpenSearchEngine } from './opensearch.ts';
 import { type SearchEngine, type SearchEngineName, SearchRequestError } from './port.ts';
@@ -22,17 +28,21 @@ export type SearchConfig = Pick<
   'SYNCLINE_SEARCH_ENGINE' | Extract<keyof SharedConfig, `SYNCLINE_ES_${string}`>
 >;
 
-/** A secret given inline or in a file (not both), or undefined. */
-function secret(config: SearchConfig, variable: 'SYNCLINE_ES_API_KEY' | 'SYNCLINE_ES_PASSWORD'): string | undefined {
-  const inline = config[variable];
-  const file = config[`${variable}_FILE`];
-  if (inline && file) throw invalid(`${variable}_FILE`, `set either ${variable} or this, not both`);
-  return inline ?? (file ? readSettingFile(`${variable}_FILE`, file).trim() : undefined);
-}
+const secret = (config: SearchConfig, variable: 'SYNCLINE_ES_API_KEY' | 'SYNCLINE_ES_PASSWORD') =>
+  secretSetting(variable, config[variable], config[`${variable}_FILE`]);
+
+/** A node's address as messages show it: never the user information a URL may carry. */
+const shown = (urls: string[]) => urls.map((u) => new URL(u).origin).join(', ');
 
 /** The connection the configuration describes, or a start-up error naming the variable. */
 export function searchConnection(config: SearchConfig): SearchConnection {
   const engine = config.SYNCLINE_SEARCH_ENGINE;
+  if (config.SYNCLINE_ES_URL.some((u) => new URL(u).username || new URL(u).password)) {
+    throw invalid(
+      'SYNCLINE_ES_URL',
+      'carries credentials: give them as SYNCLINE_ES_USERNAME and SYNCLINE_ES_PASSWORD_FILE',
+    );
+  }
   const schemes = new Set(config.SYNCLINE_ES_URL.map((u) => new URL(u).protocol));
   if (schemes.size > 1) throw invalid('SYNCLINE_ES_URL', 'mixes http:// and https:// nodes');
   const https = schemes.has('https:');
@@ -84,7 +94,7 @@ export function searchFromConfig(config: SearchConfig): SearchEngine {
  */
 export function searchSettingError(err: unknown, config: SearchConfig): SynclineError | undefined {
   if (!(err instanceof SearchRequestError)) return undefined;
-  const url = config.SYNCLINE_ES_URL.join(', ');
+  const url = shown(config.SYNCLINE_ES_URL);
   const credentials = config.SYNCLINE_ES_USERNAME
     ? 'SYNCLINE_ES_USERNAME'
     : config.SYNCLINE_ES_API_KEY_FILE
@@ -119,9 +129,14 @@ export function searchSettingError(err: unknown, config: SearchConfig): Syncline
   }
 }
 
+/** Whether the engine is away or busy for now (no answer, 5xx, 429), not refusing a setting. */
+export const searchUnavailable = (err: unknown): boolean =>
+  err instanceof SearchRequestError &&
+  (err.failure === 'connection' || (err.status !== undefined && (err.status >= 500 || err.status === 429)));
+
 /**
  * Asks the engine who it is, so that a wrong setting stops a process at start-up with an error naming
- * it, not later as retried failures. Nobody answering is retried for `waitMs` first.
+ * it, not later as retried failures. An engine away or busy is asked again for `waitMs` first.
  */
 export async function checkSearch(
   engine: SearchEngine,
@@ -134,12 +149,12 @@ export async function checkSearch(
       return await engine.check();
     } catch (err) {
       if (!(err instanceof SearchRequestError)) throw err;
-      if (err.failure !== 'connection' || Date.now() >= deadline) {
+      if (!searchUnavailable(err) || Date.now() >= deadline) {
         throw (
           searchSettingError(err, config) ??
           invalid(
             'SYNCLINE_ES_URL',
-            `${config.SYNCLINE_ES_URL.join(', ')} did not answer as a search engine: ${err.message}`,
+            `${shown(config.SYNCLINE_ES_URL)} did not answer as a search engine: ${err.message}`,
           )
         );
       }

@@ -3,11 +3,14 @@ import { Client, errors } from '@elastic/elasticsearch';
 import type { SearchConnection } from './client.ts';
 import {
   type BulkItemResult,
+  CHECK_TIMEOUT_MS,
   type IndexBody,
   isTlsFailure,
+  REQUEST_TIMEOUT_MS,
   type SearchEngine,
   type SearchHit,
   SearchRequestError,
+  SLOW_TIMEOUT_MS,
 } from './port.ts';
 
 /** The library's error as the port's. */
@@ -34,6 +37,8 @@ export class ElasticsearchEngine implements SearchEngine {
     const { auth } = connection;
     this.es = new Client({
       nodes: connection.urls,
+      // The same bound as the OpenSearch client's default: a node that stops answering fails the request.
+      requestTimeout: REQUEST_TIMEOUT_MS,
       ...(auth?.apiKey && { auth: { apiKey: auth.apiKey } }),
       ...(auth?.username && { auth: { username: auth.username, password: auth.password! } }),
       ...(connection.ca && { tls: { ca: connection.ca } }),
@@ -53,7 +58,9 @@ export class ElasticsearchEngine implements SearchEngine {
 
   async check() {
     // The node's own info (GET / is not served by every distribution: the integ-test one lacks it).
-    const res = await this.call(() => this.es.nodes.info({ node_id: '_local', metric: '_none' }));
+    const res = await this.call(() =>
+      this.es.nodes.info({ node_id: '_local', metric: '_none' }, { requestTimeout: CHECK_TIMEOUT_MS }),
+    );
     const node = Object.values(res.nodes)[0];
     return { distribution: 'elasticsearch' as const, version: node?.version ?? 'unknown' };
   }
@@ -104,7 +111,7 @@ export class ElasticsearchEngine implements SearchEngine {
   }
 
   async refresh(index: string): Promise<void> {
-    await this.call(() => this.es.indices.refresh({ index }));
+    await this.call(() => this.es.indices.refresh({ index }, { requestTimeout: SLOW_TIMEOUT_MS }));
   }
 
   async indexNames(pattern: string): Promise<string[]> {

@@ -6,6 +6,7 @@ export {
   searchConnection,
   searchFromConfig,
   searchSettingError,
+  searchUnavailable,
 } from './client.ts';
 export type { BulkItemResult, IndexBody, SearchEngine, SearchEngineName, SearchHit } from './port.ts';
 export { SearchRequestError } from './port.ts';

@@ -4,11 +4,14 @@ import { Client, errors } from '@opensearch-project/opensearch';
 import type { SearchConnection } from './client.ts';
 import {
   type BulkItemResult,
+  CHECK_TIMEOUT_MS,
   type IndexBody,
   isTlsFailure,
+  REQUEST_TIMEOUT_MS,
   type SearchEngine,
   type SearchHit,
   SearchRequestError,
+  SLOW_TIMEOUT_MS,
 } from './port.ts';
 
 /** The library's error as the port's. */
@@ -40,6 +43,7 @@ export class OpenSearchEngine implements SearchEngine {
     }
     this.os = new Client({
       nodes: connection.urls,
+      requestTimeout: REQUEST_TIMEOUT_MS,
       ...(auth?.username && { auth: { username: auth.username, password: auth.password! } }),
       ...(connection.ca && { ssl: { ca: connection.ca } }),
     });
@@ -58,7 +62,9 @@ export class OpenSearchEngine implements SearchEngine {
     // for it), which tells the two apart.
     let res: { body: unknown; headers?: Record<string, unknown> | null };
     try {
-      res = await this.os.nodes.info({ node_id: '_local', metric: '_none' } as never);
+      res = await this.os.nodes.info({ node_id: '_local', metric: '_none' } as never, {
+        requestTimeout: CHECK_TIMEOUT_MS,
+      });
     } catch (err) {
       throw translate(err);
     }
@@ -112,7 +118,7 @@ export class OpenSearchEngine implements SearchEngine {
   }
 
   async refresh(index: string): Promise<void> {
-    await this.call(() => this.os.indices.refresh({ index }));
+    await this.call(() => this.os.indices.refresh({ index }, { requestTimeout: SLOW_TIMEOUT_MS }));
   }
 
   async indexNames(pattern: string): Promise<string[]> {

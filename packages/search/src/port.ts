@@ -4,6 +4,13 @@
 
 export type SearchEngineName = 'elasticsearch' | 'opensearch';
 
+/** How long a request may go unanswered (the sink's bulks have their own bound, SYNCLINE_SINK_BULK_TIMEOUT_MS). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** A refresh of a freshly loaded index (reindex) may take longer. */
+export const SLOW_TIMEOUT_MS = 300_000;
+/** How long the start-up check waits for one answer. */
+export const CHECK_TIMEOUT_MS = 5_000;
+
 /** One _bulk action's answer, in the order of the request. */
 export interface BulkItemResult {
   status: number;

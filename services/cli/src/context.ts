@@ -3,7 +3,7 @@ import { httpPort, loadConfig as load, SynclineError, sharedEnv, sinkGroupEnv } 
 import { kafkaFromConfig } from '@syncline/kafka';
 import { createPool, migrate } from '@syncline/outbox';
 import { type Collection, findCollection, loadDeclaration } from '@syncline/schema';
-import { searchFromConfig } from '@syncline/search';
+import { checkSearch, searchFromConfig } from '@syncline/search';
 import pg from 'pg';
 import { z } from 'zod';
 
@@ -37,6 +37,8 @@ export function createContext(env: Record<string, string | undefined>) {
       }
       return c;
     },
+    /** Asks the search engine who it is: a setting it refuses stops the command, naming the setting. */
+    checkSearch: () => checkSearch(search, config, 0),
     /** Ensures Syncline's tables (the operations keep their progress there). */
     migrate: () => migrate(pool, declaration),
     async close() {

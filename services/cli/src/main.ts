@@ -5,7 +5,6 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isSynclineError, SynclineError } from '@syncline/core';
 import { captureStatus, disableCapture, enableCapture, OutboxWriter } from '@syncline/outbox';
-import { searchSettingError } from '@syncline/search';
 import { backfill } from './backfill.ts';
 import { createContext, progress } from './context.ts';
 import { listDeadLetters, replayDeadLetters } from './dlq.ts';
@@ -81,6 +80,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'status': {
+        await ctx.checkSearch();
         const rows = await status(ctx);
         out(
           rows
@@ -94,6 +94,7 @@ async function run(argv: string[]): Promise<number> {
         return EXIT.ok;
       }
       case 'reindex': {
+        await ctx.checkSearch();
         const c = ctx.collection(rest[0]);
         await ctx.migrate();
         const r = await reindex(ctx.pool, ctx.kafka, ctx.search, c, {
@@ -144,6 +145,7 @@ async function run(argv: string[]): Promise<number> {
         return EXIT.ok;
       }
       case 'reconcile': {
+        await ctx.checkSearch();
         const c = ctx.collection(rest[0]);
         const r = await reconcile(ctx.pool, ctx.search, ctx.declaration, c, { repair: values.repair });
         if (values.report) writeFileSync(values.report, JSON.stringify(r, null, 2));
@@ -155,6 +157,7 @@ async function run(argv: string[]): Promise<number> {
         return drift > 0 && !values.repair ? EXIT.drift : EXIT.ok;
       }
       case 'reconcile-service': {
+        await ctx.checkSearch();
         await serveReconcile(ctx, {
           intervalSeconds: number('interval', values.interval, 300) || 300,
           repair: values.repair,
@@ -185,9 +188,6 @@ async function run(argv: string[]): Promise<number> {
       default:
         throw new SynclineError('SYNC_USAGE', HELP['']!);
     }
-  } catch (err) {
-    // The search engine refusing a setting (credentials, trust, address) is said as that setting.
-    throw searchSettingError(err, ctx.config) ?? err;
   } finally {
     await ctx.close();
   }

@@ -5,7 +5,7 @@ import { createLogger, createMetricsRegistry, listen, runService } from '@syncli
 import { ensureTopics, kafkaFromConfig, topicsOf } from '@syncline/kafka';
 import { buildRelay, captureStatus, claimRelayLayout, createPool, migrate } from '@syncline/outbox';
 import { loadDeclaration } from '@syncline/schema';
-import { SearchRequestError, searchFromConfig, searchSettingError } from '@syncline/search';
+import { searchFromConfig, searchSettingError, searchUnavailable } from '@syncline/search';
 import pg from 'pg';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -32,10 +32,9 @@ runService('write-api', async () => {
   // it refuses (credentials, trust, engine) stops the start-up.
   const search = searchFromConfig(config);
   await search.check().catch((err: unknown) => {
-    if (!(err instanceof SearchRequestError)) throw err;
     // Refused credentials, an untrusted certificate, the other engine: a setting to fix before serving.
-    if (err.failure !== 'connection') throw searchSettingError(err, config) ?? err;
-    log.warn({ err: err.message }, 'the search engine did not answer; ?wait=indexed waits until it does');
+    if (!searchUnavailable(err)) throw searchSettingError(err, config) ?? err;
+    log.warn({ err: (err as Error).message }, 'the search engine did not answer; ?wait=indexed waits until it does');
   });
 
   const kafka = kafkaFromConfig(config, 'syncline-write-api');
