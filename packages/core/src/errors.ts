@@ -60,6 +60,9 @@ export class SynclineError extends Error {
 export type ErrorClassifier = (err: unknown) => SynclineError | undefined;
 
 /** err as a catalog error: itself when it is one, else what the first classifier that knows it says, else SYNC_INTERNAL. */
+/** Node's error codes for a server certificate the client does not trust (both Kafka's and the search engine's). */
+export const UNTRUSTED_CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|ERR_TLS_CERT_ALTNAME_INVALID/;
+
 export function classifyError(err: unknown, ...classifiers: ErrorClassifier[]): SynclineError {
   if (err instanceof SynclineError) return err;
   for (const classify of classifiers) {

@@ -1,5 +1,5 @@
 // The one classification of Kafka failures (from either client) into catalog codes.
-import { SynclineError } from '@syncline/core';
+import { SynclineError, UNTRUSTED_CERTIFICATE } from '@syncline/core';
 
 // Errors that mean this consumer no longer owns the partition (a rebalance moved it).
 const LOST_OWNERSHIP = new Set([
@@ -33,9 +33,6 @@ function chain(e: unknown, seen = new Set<unknown>()): ClientError[] {
   return [c, ...nested.flatMap((n) => chain(n, seen))];
 }
 
-// Node's codes for a server certificate the client does not trust.
-const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|ERR_TLS_CERT_ALTNAME_INVALID/;
-
 /**
  * A failure that retrying cannot cure because the settings are wrong: the credentials were refused, or
  * the brokers' certificate is not trusted. The message names the settings, never their values.
@@ -57,7 +54,7 @@ function misconfigured(err: unknown): SynclineError | undefined {
       { cause: err },
     );
   }
-  const untrusted = all.find((e) => typeof e.code === 'string' && UNTRUSTED.test(e.code));
+  const untrusted = all.find((e) => typeof e.code === 'string' && UNTRUSTED_CERTIFICATE.test(e.code));
   if (untrusted) {
     return new SynclineError(
       'SYNC_CONFIG_INVALID',

@@ -1,6 +1,7 @@
 // The search engine port: everything Syncline asks of Elasticsearch or OpenSearch, in the engines'
 // common REST vocabulary. Two adapters implement it (elasticsearch.ts, opensearch.ts); nothing else
 // imports an engine's client. Every failure an adapter throws is a SearchRequestError.
+import { UNTRUSTED_CERTIFICATE } from '@syncline/core';
 
 export type SearchEngineName = 'elasticsearch' | 'opensearch';
 
@@ -93,22 +94,12 @@ export class SearchRequestError extends Error {
   }
 }
 
-/** Node's TLS verification codes: the certificate chain is not trusted by the configured CA. */
-const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_SIGNATURE_FAILURE',
-]);
-
 /** Whether a connection-level failure (anywhere in its cause chain) is TLS refusing the server. */
 export function isTlsFailure(err: unknown): boolean {
   for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined, i = 0; e && i < 8; i++) {
-    if (e.code && TLS_CODES.has(e.code)) return true;
-    if (/certificate|fingerprint|self[- ]signed/i.test(e.message ?? '')) return true;
+    if (e.code && UNTRUSTED_CERTIFICATE.test(e.code)) return true;
+    // The Elasticsearch client's own pinning fails with a message only.
+    if (/certificate|fingerprint/i.test(e.message ?? '')) return true;
     e = e.cause as typeof e;
   }
   return false;
