@@ -85,7 +85,14 @@ describe('Elasticsearch over HTTPS with an API key', () => {
   it('runs the pipeline end to end with a least-privilege API key: ?wait=indexed, sink, reconcile, reindex; logs no secret', async () => {
     const { path, products } = await setUpDemo(ns, { partitions: 2 });
     // The key docs/deployment.md tells users to make: only what Syncline needs, only on the collection's indexes.
-    const { encoded: key } = await probe.ok('POST', '/_security/api_key', {
+    // (An API key cannot make another one with privileges: the user makes it, as an operator would.)
+    const password = readFileSync(node().passwordFile, 'utf8').trim();
+    const admin = new SearchProbe({
+      url: node().url,
+      ca: readFileSync(node().caFile, 'utf8'),
+      authorization: `Basic ${Buffer.from(`${node().username}:${password}`).toString('base64')}`,
+    });
+    const { encoded: key } = await admin.ok('POST', '/_security/api_key', {
       name: `syncline-${ns.name}`,
       role_descriptors: {
         syncline: {
