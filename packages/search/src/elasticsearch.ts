@@ -4,9 +4,10 @@ import type { SearchConnection } from './client.ts';
 import {
   type BulkItemResult,
   CHECK_TIMEOUT_MS,
+  createOnce,
   type IndexBody,
-  isTlsFailure,
   REQUEST_TIMEOUT_MS,
+  requestFailure,
   type SearchEngine,
   type SearchHit,
   SearchRequestError,
@@ -16,17 +17,10 @@ import {
 /** The library's error as the port's. */
 function translate(err: unknown): unknown {
   if (err instanceof SearchRequestError || !(err instanceof errors.ElasticsearchClientError)) return err;
-  const message = `Elasticsearch: ${err.message}`;
-  if (err instanceof errors.ProductNotSupportedError) return new SearchRequestError('product', message, { cause: err });
-  if (err instanceof errors.ResponseError) {
-    const body = err.meta.body as { error?: { type?: string } } | undefined;
-    return new SearchRequestError('response', message, {
-      status: err.meta.statusCode,
-      type: body?.error?.type,
-      cause: err,
-    });
+  if (err instanceof errors.ProductNotSupportedError) {
+    return new SearchRequestError('product', `Elasticsearch: ${err.message}`, { cause: err });
   }
-  return new SearchRequestError(isTlsFailure(err) ? 'tls' : 'connection', message, { cause: err });
+  return requestFailure('Elasticsearch', err, err instanceof errors.ResponseError ? err.meta : undefined);
 }
 
 export class ElasticsearchEngine implements SearchEngine {
@@ -128,13 +122,7 @@ export class ElasticsearchEngine implements SearchEngine {
   }
 
   async createIndex(index: string, body: IndexBody): Promise<boolean> {
-    try {
-      await this.call(() => this.es.indices.create({ index, ...(body as object) }));
-      return true;
-    } catch (err) {
-      if (err instanceof SearchRequestError && err.type === 'resource_already_exists_exception') return false;
-      throw err;
-    }
+    return createOnce(() => this.call(() => this.es.indices.create({ index, ...(body as object) })));
   }
 
   async putIndexTemplate(name: string, patterns: string[], template: IndexBody): Promise<void> {

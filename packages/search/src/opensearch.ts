@@ -5,9 +5,10 @@ import type { SearchConnection } from './client.ts';
 import {
   type BulkItemResult,
   CHECK_TIMEOUT_MS,
+  createOnce,
   type IndexBody,
-  isTlsFailure,
   REQUEST_TIMEOUT_MS,
+  requestFailure,
   type SearchEngine,
   type SearchHit,
   SearchRequestError,
@@ -17,16 +18,7 @@ import {
 /** The library's error as the port's. */
 function translate(err: unknown): unknown {
   if (err instanceof SearchRequestError || !(err instanceof errors.OpenSearchClientError)) return err;
-  const message = `OpenSearch: ${err.message}`;
-  if (err instanceof errors.ResponseError) {
-    const body = err.meta.body as { error?: { type?: string } } | undefined;
-    return new SearchRequestError('response', message, {
-      status: err.meta.statusCode ?? undefined,
-      type: body?.error?.type,
-      cause: err,
-    });
-  }
-  return new SearchRequestError(isTlsFailure(err) ? 'tls' : 'connection', message, { cause: err });
+  return requestFailure('OpenSearch', err, err instanceof errors.ResponseError ? err.meta : undefined);
 }
 
 type Hit = { _id: string; _version?: number; _source?: Record<string, unknown>; sort?: unknown[] };
@@ -135,13 +127,7 @@ export class OpenSearchEngine implements SearchEngine {
   }
 
   async createIndex(index: string, body: IndexBody): Promise<boolean> {
-    try {
-      await this.call(() => this.os.indices.create({ index, body: body as never }));
-      return true;
-    } catch (err) {
-      if (err instanceof SearchRequestError && err.type === 'resource_already_exists_exception') return false;
-      throw err;
-    }
+    return createOnce(() => this.call(() => this.os.indices.create({ index, body: body as never })));
   }
 
   async putIndexTemplate(name: string, patterns: string[], template: IndexBody): Promise<void> {

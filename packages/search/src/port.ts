@@ -94,6 +94,34 @@ export class SearchRequestError extends Error {
   }
 }
 
+/**
+ * A client library's failure as the port's, once the adapter knows which kind it is: an answer with an
+ * error status (its body's error type kept), or no answer (TLS refusing the server, or anything else).
+ */
+export function requestFailure(
+  engine: string,
+  err: Error,
+  response?: { statusCode?: number | null | undefined; body?: unknown },
+): SearchRequestError {
+  const message = `${engine}: ${err.message}`;
+  if (response) {
+    const type = (response.body as { error?: { type?: string } } | undefined)?.error?.type;
+    return new SearchRequestError('response', message, { status: response.statusCode ?? undefined, type, cause: err });
+  }
+  return new SearchRequestError(isTlsFailure(err) ? 'tls' : 'connection', message, { cause: err });
+}
+
+/** Creates an index through `create`; false when it already existed (another process made it first). */
+export async function createOnce(create: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await create();
+    return true;
+  } catch (err) {
+    if (err instanceof SearchRequestError && err.type === 'resource_already_exists_exception') return false;
+    throw err;
+  }
+}
+
 /** Whether a connection-level failure (anywhere in its cause chain) is TLS refusing the server. */
 export function isTlsFailure(err: unknown): boolean {
   for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined, i = 0; e && i < 8; i++) {

@@ -19,7 +19,6 @@ export function createContext(env: Record<string, string | undefined>) {
   const kafka = kafkaFromConfig(config, 'syncline-cli', 'silent');
   const search = searchFromConfig(config);
   return {
-    config,
     declaration,
     pool,
     kafka,
