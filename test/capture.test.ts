@@ -2,7 +2,6 @@
 // every committed change from any client — psql, the pg driver, the write API — reaches
 // Elasticsearch with the same guarantees, whatever the key type; TRUNCATE, schema changes, values
 // the declaration cannot carry, and backfill/reconcile/dlq replay on a captured table.
-import { execFileSync } from 'node:child_process';
 import { backfill, reconcile, replayDeadLetters } from '@syncline/cli';
 import { createLogger, createMetricsRegistry } from '@syncline/core';
 import { DLQ_HEADERS, deadLetterTopic, ensureTopics, topicsOf } from '@syncline/kafka';
@@ -52,12 +51,6 @@ describe('capture of direct writes', () => {
   let ns: Namespace;
   let h: Harness;
   let products: Collection;
-  const psql = (sql: string) =>
-    execFileSync('psql', [ns.services.pgUrl, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql], {
-      encoding: 'utf8',
-      env: { ...process.env, PGOPTIONS: `-c search_path=${ns.name}` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
 
   const expectInSync = (c: Collection) => eventuallyInSync(ns, c);
 
@@ -85,12 +78,12 @@ describe('capture of direct writes', () => {
   });
 
   it('psql INSERT naming only its own columns, UPDATE and DELETE reach Elasticsearch; undeclared columns do not', async () => {
-    psql(`insert into products (id, name, description, price, tags, in_stock, updated_at, internal_note)
+    await ns.psql(`insert into products (id, name, description, price, tags, in_stock, updated_at, internal_note)
           values ('p-1', 'Lamp', 'warm light', 19.90, '{home,light}', true, '2026-01-02T03:04:05.678901Z', 'secret'),
                  ('p-2', 'Desk', null, 120, null, false, now(), null),
                  ('p-3', 'Chair', 'oak', 45.5, '{}', null, null, 'x')`);
-    psql(`update products set price = 21, tags = array_append(tags, 'sale') where id = 'p-1'`);
-    psql(`delete from products where id = 'p-2'`);
+    await ns.psql(`update products set price = 21, tags = array_append(tags, 'sale') where id = 'p-1'`);
+    await ns.psql(`delete from products where id = 'p-2'`);
     await expectInSync(products);
     const doc = await ns.es.get({ index: products.index.alias, id: 'p-1' });
     expect(doc._source).toEqual({
@@ -169,7 +162,7 @@ describe('capture of direct writes', () => {
   });
 
   it('refuses what would make capture wrong: TRUNCATE outside READ COMMITTED, deferrable keys, partitioned tables', async () => {
-    expect(() => psql('begin isolation level repeatable read; truncate products; commit;')).toThrow(
+    await expect(ns.psql('begin isolation level repeatable read; truncate products; commit;')).rejects.toThrow(
       /TRUNCATE it in a READ COMMITTED transaction/,
     );
     const shaped = (table: string) => ({
@@ -196,7 +189,7 @@ describe('capture of direct writes', () => {
       const { count } = await ns.es.count({ index: products.index.alias, q: 'name:n1' });
       expect(count).toBe(1);
     });
-    psql('truncate products');
+    await ns.psql('truncate products');
     await expectInSync(products);
     await ns.es.indices.refresh({ index: products.index.alias });
     expect((await ns.es.count({ index: products.index.alias })).count).toBe(0);
@@ -228,15 +221,15 @@ describe('capture of direct writes', () => {
   });
 
   it('schema changes: ADD COLUMN flows; renaming or dropping a captured column is refused with what to do', async () => {
-    psql('alter table products add column color text');
-    psql(`insert into products (id, name, price, color) values ('c-1', 'Red lamp', 3, 'red')`);
-    psql('alter table products rename column internal_note to note');
-    psql(`update products set note = 'n' where id = 'c-1'`);
-    expect(() => psql('alter table products rename column name to title')).toThrow(
+    await ns.psql('alter table products add column color text');
+    await ns.psql(`insert into products (id, name, price, color) values ('c-1', 'Red lamp', 3, 'red')`);
+    await ns.psql('alter table products rename column internal_note to note');
+    await ns.psql(`update products set note = 'n' where id = 'c-1'`);
+    await expect(ns.psql('alter table products rename column name to title')).rejects.toThrow(
       /Syncline captures table .*products.* this change would take away: name[\s\S]*HINT: .*syncline capture enable products/,
     );
-    expect(() => psql('alter table products drop column price')).toThrow(/would take away: price/);
-    expect(() => psql('drop table products')).toThrow(/Syncline captures table/);
+    await expect(ns.psql('alter table products drop column price')).rejects.toThrow(/would take away: price/);
+    await expect(ns.psql('drop table products')).rejects.toThrow(/Syncline captures table/);
     await expectInSync(products);
   });
 

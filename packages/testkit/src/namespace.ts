@@ -1,7 +1,9 @@
 // A test suite's own corner of the shared services: a PostgreSQL schema, a Kafka topic and group
 // prefix, an Elasticsearch index prefix. Suites running in parallel never see each other's data,
 // and cleanup() removes everything the suite created.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { createKafka, KAFKA_CLIENTS, type KafkaClient, type KafkaClientName, KafkajsClient } from '@syncline/kafka';
 import { createSearchEngine, type SearchEngine, type SearchEngineName } from '@syncline/search';
@@ -33,8 +35,17 @@ export interface Namespace {
   groupPrefix: string;
   indexPrefix: string;
   services: Services;
+  /**
+   * Runs SQL with psql, as any other client of the application's database would, in the suite's schema;
+   * resolves with what psql printed, rejects with its error. Never synchronous: a statement that waits
+   * for a lock held by Syncline's code running in this process (an ALTER TABLE waiting for the
+   * assembler's transaction) must leave the event loop free, or both wait forever.
+   */
+  psql(sql: string): Promise<string>;
   cleanup(): Promise<void>;
 }
+
+const run = promisify(execFile);
 
 /** The Kafka client the tests run Syncline with: SYNCLINE_KAFKA_CLIENT, kafkajs by default. */
 export function kafkaClientName(): KafkaClientName {
@@ -101,6 +112,14 @@ export async function createNamespace(services: Services, label = 'test'): Promi
     groupPrefix,
     indexPrefix,
     services,
+    async psql(sql) {
+      const { stdout } = await run('psql', [services.pgUrl, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql], {
+        encoding: 'utf8',
+        env: { ...process.env, PGOPTIONS: `-c search_path=${name}` },
+        timeout: 120_000,
+      });
+      return stdout;
+    },
     async cleanup() {
       await pool.end().catch(() => {});
       const a = kafkajs.admin();
