@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // Project 'chaos' (test/chaos/): scenarios that stop shared services (Kafka, Elasticsearch) and so
 // run alone, one file at a time, after 'main' (groupOrder).
 // Every Syncline process of those runs on the default Kafka client, kafkajs. Projects 'platformatic'
-// and 'platformatic-chaos' run the scenarios that exercise Kafka (relay, sink, operations, faults,
+// and 'platformatic-chaos' run the scenarios that exercise Kafka (relay, sink, operations, capture, joined documents, faults,
 // outages) again with SYNCLINE_KAFKA_CLIENT=platformatic: the same tests on the other client.
 const KAFKA_SCENARIOS = [
   'test/sink.test.ts',
@@ -15,6 +15,8 @@ const KAFKA_SCENARIOS = [
   'test/write-path.test.ts',
   'test/operations.test.ts',
   'test/stage-metrics.test.ts',
+  'test/capture.test.ts',
+  'test/joined.test.ts',
 ];
 const KAFKA_CHAOS = ['test/chaos/kafka-outage.test.ts', 'test/chaos/es-outage.test.ts'];
 // Project 'cluster' (test/cluster/, only with SYNCLINE_CLUSTER_TESTS=1, as ./dev test cluster sets it): the
