@@ -5,8 +5,9 @@ import { defineConfig } from 'vitest/config';
 // Project 'chaos' (test/chaos/): scenarios that stop shared services (Kafka, Elasticsearch) and so
 // run alone, one file at a time, after 'main' (groupOrder).
 // Every Syncline process of those runs on the default Kafka client, kafkajs. Projects 'platformatic'
-// and 'platformatic-chaos' run the scenarios that exercise Kafka (relay, sink, operations, capture, joined documents, faults,
-// outages) again with SYNCLINE_KAFKA_CLIENT=platformatic: the same tests on the other client.
+// and 'platformatic-chaos' run the scenarios that exercise Kafka (relay, sink, operations, capture,
+// joined documents, faults, outages) again with SYNCLINE_KAFKA_CLIENT=platformatic: the same tests on
+// the other client.
 const KAFKA_SCENARIOS = [
   'test/sink.test.ts',
   'test/sink-faults.test.ts',
