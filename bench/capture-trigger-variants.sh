@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bash bench/capture-trigger-variants.sh [SECONDS] [ROUNDS]: where the cost of a captured write goes.
+# ./dev bench capture-trigger-variants [SECONDS] [ROUNDS]: where the cost of a captured write goes.
 # pgbench (32 clients, prepared, single-row upserts of 100 000 rows, as ./dev bench capture) on a plain table and
 # on identical tables with variants of the capture trigger (bench/trigger-variants/setup.sql), alternating, in the
 # same run; each variant's tx/s ÷ the plain table's. Uses the stack's PostgreSQL (127.0.0.1:5432) in a schema of
@@ -54,5 +54,5 @@ declare -A what=(
     echo "| ${what[$t]} | $m | $(awk -v a="$m" -v b="$plain" 'BEGIN {printf "%.2f", a / b}') |${runs[$t]} |"
   done
   echo
-  echo "Command: \`bash bench/capture-trigger-variants.sh $SECONDS_PER_ROUND $ROUNDS\`."
+  echo "Command: \`./dev bench capture-trigger-variants $SECONDS_PER_ROUND $ROUNDS\`."
 } | tee bench/results/capture-trigger-variants.md
